@@ -1,0 +1,41 @@
+"""The Celery app, its queue names and the fixed beat schedule.
+
+A stream's own poll interval lives on its row (`Stream.next_poll_at`); beat only dispatches the due ones.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+
+
+class Queue(StrEnum):
+    """Separate queues so a slow X API never delays delivery or the SLA sweep."""
+
+    POLL = "poll"
+    DELIVERY = "delivery"
+    SLA = "sla"
+    DEFAULT = "default"
+
+
+app = Celery("helpdesk")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_default_queue = Queue.DEFAULT.value
+app.autodiscover_tasks()
+
+
+@app.on_after_finalize.connect
+def _setup_beat_schedule(sender: Celery, **kwargs: object) -> None:
+    from django.conf import settings
+
+    sender.conf.beat_schedule = {
+        "dispatch-due-streams": {
+            "task": "mentions.tasks.dispatch_due_streams_task",
+            "schedule": settings.X_DISPATCH_INTERVAL,
+            "options": {"queue": Queue.POLL.value, "expires": settings.X_DISPATCH_INTERVAL * 2},
+        },
+    }

@@ -1,0 +1,12 @@
+"""Typed request class for views (user + htmx details)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.http import HttpRequest
+from django_htmx.middleware import HtmxDetails
+
+
+class AuthedHttpRequest(HttpRequest):
+    user: User
+    htmx: HtmxDetails

@@ -1,0 +1,262 @@
+"""Inbound side: brand accounts, the streams we poll, authors, threads and mentions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from mentions.fields import EncryptedTextField
+
+
+class Team(models.Model):
+    """A group of agents that streams and mentions route to."""
+
+    name = models.CharField(max_length=100, unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class XAccount(models.Model):
+    """A connected brand account; replies and DMs are sent as it. Tokens are encrypted at rest."""
+
+    handle = models.CharField(max_length=15, help_text="Username without the @.")
+    x_user_id = models.CharField("X user id", max_length=20, unique=True)
+    display_name = models.CharField(max_length=100, blank=True)
+    # OAuth 2.0 user-context token (tweet.read users.read tweet.write dm.read dm.write offline.access).
+    access_token = EncryptedTextField(blank=True)
+    refresh_token = EncryptedTextField(blank=True)
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    # Optional app-only bearer token: search and mentions then spend the app's rate limit, not the user's.
+    app_bearer_token = EncryptedTextField(blank=True)
+    scopes = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "X account"
+        ordering = ["handle"]
+
+    def __str__(self) -> str:
+        return f"@{self.handle}"
+
+    def token_expires_soon(self, now: datetime, *, margin: timedelta = timedelta(minutes=2)) -> bool:
+        return self.token_expires_at is not None and self.token_expires_at <= now + margin
+
+
+class Stream(models.Model):
+    """Something to poll: a search query, the account's @mentions, or its DMs.
+
+    `since_id` is the committed cursor (for DMs: the newest event id already stored); `checkpoint` holds
+    an in-flight poll (xapi/README.md §3.3) so a crash resumes without loss or duplicates.
+    """
+
+    class Kind(models.TextChoices):
+        SEARCH = "search", "Search"
+        MENTIONS = "mentions", "@mentions"
+        DMS = "dms", "Direct messages"
+
+    account = models.ForeignKey(XAccount, on_delete=models.PROTECT, related_name="streams")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    name = models.CharField(max_length=100)
+    query = models.TextField(blank=True, help_text="Recent-search query (search streams only).")
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="streams")
+    enabled = models.BooleanField(default=True)
+    poll_interval_seconds = models.PositiveIntegerField(default=60)
+
+    since_id = models.CharField(max_length=20, blank=True)
+    checkpoint = models.JSONField(null=True, blank=True)
+    next_poll_at = models.DateTimeField(default=timezone.now)
+
+    rate_limit_remaining = models.IntegerField(null=True, blank=True)
+    rate_limit_reset_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when X refused permanently; the reason is in last_error."
+    )
+    last_poll_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    backfill_completed_at = models.DateTimeField(null=True, blank=True)
+
+    lease_owner = models.CharField(max_length=100, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["account", "kind", "name"]
+        indexes = [
+            # dispatch_due_streams: enabled, not stopped, next_poll_at <= now
+            models.Index(
+                fields=["next_poll_at"],
+                name="mentions_stream_due",
+                condition=Q(enabled=True, stopped_at__isnull=True),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="search") | ~Q(query=""),
+                name="mentions_stream_search_has_query",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "kind"],
+                condition=~Q(kind="search"),
+                name="mentions_stream_one_timeline_per_account",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def state(self) -> str:
+        """A one-word status for pages: stopped, disabled, backfilling, rate-limited, retrying or ok."""
+        if self.stopped_at:
+            return "stopped"
+        if not self.enabled:
+            return "disabled"
+        if self.checkpoint and self.checkpoint.get("backfill"):
+            return "backfilling"
+        if self.rate_limit_reset_at and self.rate_limit_remaining == 0 and self.rate_limit_reset_at > timezone.now():
+            return "rate-limited"
+        if self.consecutive_failures:
+            return "retrying"
+        return "ok"
+
+    def backfill_progress(self) -> float | None:
+        """Share (0..1) of the backfill window already stored, or None when no backfill is running."""
+        backfill: dict[str, Any] | None = (self.checkpoint or {}).get("backfill")
+        if not backfill:
+            return None
+        start = datetime.fromisoformat(backfill["start"])
+        end = datetime.fromisoformat(backfill["end"])
+        oldest = datetime.fromisoformat(backfill["oldest"]) if backfill.get("oldest") else end
+        span = (end - start).total_seconds()
+        if span <= 0:
+            return 1.0
+        return max(0.0, min(1.0, (end - oldest).total_seconds() / span))
+
+
+class Author(models.Model):
+    """An X user who wrote to or about the brand. Names and bios are untrusted text."""
+
+    x_id = models.CharField("X user id", max_length=20, unique=True)
+    handle = models.CharField(max_length=50)
+    name = models.CharField(max_length=100, blank=True)
+    description = models.TextField(blank=True)
+    followers_count = models.PositiveIntegerField(default=0)
+    verified = models.BooleanField(default=False)
+    avatar_url = models.URLField(max_length=500, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["handle"], name="mentions_author_handle")]
+
+    def __str__(self) -> str:
+        return f"@{self.handle}"
+
+
+class Thread(models.Model):
+    """Consecutive posts of one customer in one conversation (or one DM conversation)."""
+
+    conversation_id = models.CharField(max_length=45)
+    author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="threads")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation_id", "author"], name="mentions_thread_conversation_author")
+        ]
+
+    def __str__(self) -> str:
+        return f"thread {self.conversation_id} by {self.author_id}"
+
+
+class Mention(models.Model):
+    """One inbound post or DM, with its triage state."""
+
+    class Kind(models.TextChoices):
+        POST = "post", "Post"
+        DM = "dm", "DM"
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        OPEN = "open", "Open"
+        WAITING = "waiting", "Waiting on customer"
+        RESOLVED = "resolved", "Resolved"
+        MONITORING = "monitoring", "Monitoring"
+        SPAM = "spam", "Spam"
+
+    x_id = models.CharField("X id", max_length=20, unique=True)
+    kind = models.CharField(max_length=4, choices=Kind.choices, default=Kind.POST)
+    account = models.ForeignKey(XAccount, on_delete=models.PROTECT, related_name="mentions")
+    author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="mentions")
+    thread = models.ForeignKey(Thread, on_delete=models.PROTECT, related_name="mentions")
+    text = models.TextField()
+    lang = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(help_text="When the customer posted (X's created_at, UTC).")
+    ingested_at = models.DateTimeField(default=timezone.now)
+    conversation_id = models.CharField(max_length=45, blank=True)
+    in_reply_to_x_id = models.CharField(max_length=20, blank=True)
+    summons_brand = models.BooleanField(
+        default=False, help_text="The author @mentioned or quoted the brand: X allows an API reply only then."
+    )
+    streams = models.ManyToManyField(Stream, through="MentionStream", related_name="mentions")
+    raw = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.NEW)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_mentions"
+    )
+
+    class Meta:
+        indexes = [
+            # The queue: newest first, with a keyset on (created_at, id).
+            models.Index(fields=["-created_at", "-id"], name="mentions_mention_queue"),
+            # The queue filtered by status (open work).
+            models.Index(fields=["status", "-created_at", "-id"], name="mentions_mention_status_queue"),
+            # "My mentions".
+            models.Index(
+                fields=["assignee", "status"],
+                name="mentions_mention_assignee",
+                condition=Q(assignee__isnull=False),
+            ),
+            # The live queue's "anything newer than what I have" poll.
+            models.Index(fields=["ingested_at"], name="mentions_mention_ingested"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.x_id}"
+
+    @property
+    def detection_lag(self) -> timedelta:
+        return self.ingested_at - self.created_at
+
+    def x_url(self) -> str:
+        if self.kind == self.Kind.DM:
+            return f"https://x.com/messages/{self.conversation_id}"
+        return f"https://x.com/{self.author.handle}/status/{self.x_id}"
+
+
+class MentionStream(models.Model):
+    """Which streams matched a mention (a post can match a search and the @mentions timeline)."""
+
+    mention = models.ForeignKey(Mention, on_delete=models.CASCADE)
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE)
+    matched_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["mention", "stream"], name="mentions_mentionstream_unique")]
