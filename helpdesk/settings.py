@@ -151,6 +151,7 @@ X_CLIENT_SECRET = env_secret("X_CLIENT_SECRET")
 X_DISPATCH_INTERVAL = env_float("X_DISPATCH_INTERVAL", 5.0)
 X_POLL_LEASE_SECONDS = env_int("X_POLL_LEASE_SECONDS", 120, minimum=10)
 X_MAX_BACKOFF_SECONDS = env_int("X_MAX_BACKOFF_SECONDS", 900, minimum=10)
+X_MAX_PAGES_PER_TASK = env_int("X_MAX_PAGES_PER_TASK", 50, minimum=1)
 
 # The sandbox X API: mounted only when enabled (the demo and the tests), never in production by default.
 XSANDBOX_ENABLED = env_bool("XSANDBOX_ENABLED", False)
