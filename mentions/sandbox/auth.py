@@ -18,7 +18,9 @@ from django.http import HttpRequest
 from mentions.sandbox import problems
 from mentions.sandbox.models import SandboxToken, SandboxUser
 
-ALL_SCOPES = frozenset({"tweet.read", "users.read", "tweet.write", "dm.read", "dm.write", "offline.access"})
+ALL_SCOPES = frozenset(
+    {"tweet.read", "users.read", "tweet.write", "dm.read", "dm.write", "offline.access"}
+)
 _OAUTH_PARAM_RE = re.compile(r'(\w+)="([^"]*)"')
 
 
@@ -35,7 +37,11 @@ class Caller:
     @property
     def subject(self) -> str:
         """Rate-limit key: per user for user context, per app for app-only tokens."""
-        return f"user:{self.user.x_id}" if self.user is not None else f"app:{self.token.name or self.token.pk}"
+        return (
+            f"user:{self.user.x_id}"
+            if self.user is not None
+            else f"app:{self.token.name or self.token.pk}"
+        )
 
     @property
     def access_level(self) -> str:
@@ -72,7 +78,11 @@ def authenticate(request: HttpRequest, *, now: datetime) -> Caller:
     value = value.strip()
     if scheme.lower() != "bearer" or not value or value == "None":
         raise problems.unauthorized()
-    token = SandboxToken.objects.select_related("user").filter(token=value, is_revoked=False).first()
+    token = (
+        SandboxToken.objects.select_related("user")
+        .filter(token=value, is_revoked=False)
+        .first()
+    )
     if token is None or token.kind == SandboxToken.Kind.OAUTH1:
         raise problems.unauthorized()
     if token.expires_at is not None and token.expires_at <= now:

@@ -18,15 +18,23 @@ from mentions.sandbox.problems import ApiError
 
 def claim(endpoint: str) -> SandboxFault | None:
     """The fault this call must suffer, or None for a normal call."""
-    for fault in SandboxFault.objects.filter(Q(endpoint=endpoint) | Q(endpoint="*"), remaining__gt=0):
-        if SandboxFault.objects.filter(pk=fault.pk, skip__gt=0).update(skip=F("skip") - 1):
+    for fault in SandboxFault.objects.filter(
+        Q(endpoint=endpoint) | Q(endpoint="*"), remaining__gt=0
+    ):
+        if SandboxFault.objects.filter(pk=fault.pk, skip__gt=0).update(
+            skip=F("skip") - 1
+        ):
             return None
-        if SandboxFault.objects.filter(pk=fault.pk, skip=0, remaining__gt=0).update(remaining=F("remaining") - 1):
+        if SandboxFault.objects.filter(pk=fault.pk, skip=0, remaining__gt=0).update(
+            remaining=F("remaining") - 1
+        ):
             return fault
     return None
 
 
-def raise_for(fault: SandboxFault, *, now: datetime, rate_headers: dict[str, str]) -> None:
+def raise_for(
+    fault: SandboxFault, *, now: datetime, rate_headers: dict[str, str]
+) -> None:
     """Raise the ApiError a fault stands for; return for `slow` (after sleeping) and `partial_errors`."""
     kind = fault.kind
     if kind == SandboxFault.Kind.SLOW:
@@ -36,7 +44,10 @@ def raise_for(fault: SandboxFault, *, now: datetime, rate_headers: dict[str, str
         return
     if kind == SandboxFault.Kind.RATE_LIMIT:
         reset = int(now.timestamp()) + fault.reset_in_seconds
-        headers = rate_headers | {"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)}
+        headers = rate_headers | {
+            "x-rate-limit-remaining": "0",
+            "x-rate-limit-reset": str(reset),
+        }
         raise ApiError(429, problems.too_many_requests(), headers)
     if kind == SandboxFault.Kind.USAGE_CAP:
         raise ApiError(429, problems.usage_capped())

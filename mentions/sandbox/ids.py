@@ -36,8 +36,12 @@ def snowflake_time(snowflake: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def _max_id_in(model: type[models.Model], field: str, low: int, high: int) -> int | None:
-    found = model.objects.filter(**{f"{field}__gte": low, f"{field}__lt": high}).aggregate(m=models.Max(field))
+def _max_id_in(
+    model: type[models.Model], field: str, low: int, high: int
+) -> int | None:
+    found = model.objects.filter(
+        **{f"{field}__gte": low, f"{field}__lt": high}
+    ).aggregate(m=models.Max(field))
     return found["m"]
 
 
@@ -45,7 +49,9 @@ def next_id(created_at: datetime, *, now: datetime) -> int:
     """A new unique snowflake for an item created at `created_at`."""
     base = time_bits(created_at)
     with transaction.atomic():
-        seq, _ = SandboxIdSequence.objects.select_for_update().get_or_create(name="snowflake")
+        seq, _ = SandboxIdSequence.objects.select_for_update().get_or_create(
+            name="snowflake"
+        )
         if created_at < now - BACKDATED_AFTER:
             high = base + (1 << SEQUENCE_BITS)
             taken = [

@@ -25,7 +25,9 @@ class SandboxUser(models.Model):
     following_count = models.PositiveIntegerField(default=0)
     verified = models.BooleanField(default=False)
     protected = models.BooleanField(default=False)
-    accepts_dms = models.BooleanField(default=True, help_text="False: DMs to this user get a 403.")
+    accepts_dms = models.BooleanField(
+        default=True, help_text="False: DMs to this user get a 403."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -39,7 +41,9 @@ class SandboxPost(models.Model):
     """A post (tweet). `id` is its snowflake id."""
 
     id = models.BigIntegerField(primary_key=True)
-    author = models.ForeignKey(SandboxUser, on_delete=models.CASCADE, related_name="posts")
+    author = models.ForeignKey(
+        SandboxUser, on_delete=models.CASCADE, related_name="posts"
+    )
     text = models.TextField()
     lang = models.CharField(max_length=8, default="en")
     created_at = models.DateTimeField()
@@ -50,9 +54,15 @@ class SandboxPost(models.Model):
     in_reply_to_user = models.ForeignKey(
         SandboxUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    quote_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="quotes")
+    quote_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="quotes"
+    )
     retweet_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retweets"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="retweets",
     )
     # " alice bob " (lowercase, space-wrapped) so `__contains=" alice "` finds mentions on any database.
     mention_usernames = models.TextField(default=" ")
@@ -84,8 +94,12 @@ class SandboxDMEvent(models.Model):
     id = models.BigIntegerField(primary_key=True)
     event_type = models.CharField(max_length=20, default="MessageCreate")
     dm_conversation_id = models.CharField(max_length=40)
-    sender = models.ForeignKey(SandboxUser, on_delete=models.CASCADE, related_name="sent_dms")
-    recipient = models.ForeignKey(SandboxUser, on_delete=models.CASCADE, related_name="received_dms")
+    sender = models.ForeignKey(
+        SandboxUser, on_delete=models.CASCADE, related_name="sent_dms"
+    )
+    recipient = models.ForeignKey(
+        SandboxUser, on_delete=models.CASCADE, related_name="received_dms"
+    )
     text = models.TextField()
     created_at = models.DateTimeField()
 
@@ -93,7 +107,9 @@ class SandboxDMEvent(models.Model):
         ordering = ["-id"]
         indexes = [
             # GET /2/dm_conversations/:id/dm_events pages newest first within one conversation.
-            models.Index(fields=["dm_conversation_id", "-id"], name="xsandbox_dm_conversation"),
+            models.Index(
+                fields=["dm_conversation_id", "-id"], name="xsandbox_dm_conversation"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -140,8 +156,16 @@ class SandboxToken(models.Model):
     refresh_token = models.CharField(max_length=200, unique=True, null=True, blank=True)
     consumer_key = models.CharField(max_length=100, blank=True)
     name = models.CharField(max_length=100, blank=True)
-    user = models.ForeignKey(SandboxUser, null=True, blank=True, on_delete=models.CASCADE, related_name="tokens")
-    client = models.ForeignKey(SandboxOAuthClient, null=True, blank=True, on_delete=models.CASCADE)
+    user = models.ForeignKey(
+        SandboxUser,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="tokens",
+    )
+    client = models.ForeignKey(
+        SandboxOAuthClient, null=True, blank=True, on_delete=models.CASCADE
+    )
     scope = models.CharField(max_length=300, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     is_revoked = models.BooleanField(default=False)
@@ -214,4 +238,4 @@ class SandboxFault(models.Model):
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return f"{self.kind} on {self.endpoint} ×{self.remaining}"
+        return f"{self.kind} on {self.endpoint} x{self.remaining}"

@@ -10,11 +10,13 @@ from django.http import QueryDict
 from mentions.sandbox import problems
 
 _ID_RE = re.compile(r"^[0-9]{1,19}$")
-_TOKEN_PREFIX = "sbx1"
-_TOKEN_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+_CURSOR_PREFIX = "sbx1"
+_CURSOR_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
-def field_list(params: QueryDict, name: str, allowed: set[str], *, alias: str | None = None) -> set[str]:
+def field_list(
+    params: QueryDict, name: str, allowed: set[str], *, alias: str | None = None
+) -> set[str]:
     raw = params.get(name) or (params.get(alias) if alias else None) or ""
     values = {v.strip() for v in raw.split(",") if v.strip()}
     bad = sorted(values - allowed)
@@ -33,7 +35,9 @@ def int_range(params: QueryDict, name: str, low: int, high: int, default: int) -
         return default
     if not raw.isdigit() or not low <= int(raw) <= high:
         raise problems.invalid_parameter(
-            name, raw, f"The `{name}` query parameter value [{raw}] is not between {low} and {high}"
+            name,
+            raw,
+            f"The `{name}` query parameter value [{raw}] is not between {low} and {high}",
         )
     return int(raw)
 
@@ -44,7 +48,9 @@ def snowflake(params: QueryDict, name: str) -> int | None:
         return None
     if not _ID_RE.match(raw):
         raise problems.invalid_parameter(
-            name, raw, f"The `{name}` query parameter value [{raw}] does not match ^[0-9]{{1,19}}$"
+            name,
+            raw,
+            f"The `{name}` query parameter value [{raw}] does not match ^[0-9]{{1,19}}$",
         )
     return int(raw)
 
@@ -59,7 +65,9 @@ def timestamp(params: QueryDict, name: str) -> datetime | None:
         value = None
     if value is None or value.tzinfo is None:
         raise problems.invalid_parameter(
-            name, raw, f"The `{name}` query parameter value [{raw}] is not a valid RFC 3339 date-time"
+            name,
+            raw,
+            f"The `{name}` query parameter value [{raw}] is not a valid RFC 3339 date-time",
         )
     return value
 
@@ -70,17 +78,23 @@ def encode_token(last_id: int) -> str:
     n = last_id
     while n:
         n, r = divmod(n, 36)
-        digits = _TOKEN_ALPHABET[r] + digits
-    return _TOKEN_PREFIX + digits.rjust(14, "0")
+        digits = _CURSOR_ALPHABET[r] + digits
+    return _CURSOR_PREFIX + digits.rjust(14, "0")
 
 
 def decode_token(params: QueryDict, name: str) -> int | None:
     raw = params.get(name)
     if raw is None:
         return None
-    body = raw[len(_TOKEN_PREFIX) :]
-    if not raw.startswith(_TOKEN_PREFIX) or not body or any(c not in _TOKEN_ALPHABET for c in body):
+    body = raw[len(_CURSOR_PREFIX) :]
+    if (
+        not raw.startswith(_CURSOR_PREFIX)
+        or not body
+        or any(c not in _CURSOR_ALPHABET for c in body)
+    ):
         raise problems.invalid_parameter(
-            name, raw, f"The `{name}` query parameter value [{raw}] is not a valid pagination token"
+            name,
+            raw,
+            f"The `{name}` query parameter value [{raw}] is not a valid pagination token",
         )
     return int(body, 36)

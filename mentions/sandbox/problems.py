@@ -12,14 +12,18 @@ JsonDict = dict[str, Any]
 class ApiError(Exception):
     """Raised anywhere while handling an API call; the endpoint wrapper turns it into the response."""
 
-    def __init__(self, status: int, body: JsonDict, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, body: JsonDict, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(body.get("detail") or body.get("title") or status)
         self.status = status
         self.body = body
         self.headers = headers or {}
 
 
-def invalid_request(message: str, parameters: dict[str, list[str]] | None = None) -> ApiError:
+def invalid_request(
+    message: str, parameters: dict[str, list[str]] | None = None
+) -> ApiError:
     error: JsonDict = {"message": message}
     if parameters is not None:
         error["parameters"] = parameters
@@ -39,11 +43,22 @@ def invalid_parameter(name: str, value: str, message: str) -> ApiError:
 
 
 def unauthorized() -> ApiError:
-    return ApiError(401, {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"})
+    return ApiError(
+        401,
+        {
+            "title": "Unauthorized",
+            "type": "about:blank",
+            "status": 401,
+            "detail": "Unauthorized",
+        },
+    )
 
 
 def forbidden(detail: str) -> ApiError:
-    return ApiError(403, {"detail": detail, "type": "about:blank", "title": "Forbidden", "status": 403})
+    return ApiError(
+        403,
+        {"detail": detail, "type": "about:blank", "title": "Forbidden", "status": 403},
+    )
 
 
 def unsupported_authentication() -> ApiError:
@@ -60,7 +75,12 @@ def unsupported_authentication() -> ApiError:
 
 
 def too_many_requests() -> JsonDict:
-    return {"title": "Too Many Requests", "type": "about:blank", "status": 429, "detail": "Too Many Requests"}
+    return {
+        "title": "Too Many Requests",
+        "type": "about:blank",
+        "status": 429,
+        "detail": "Too Many Requests",
+    }
 
 
 def usage_capped() -> JsonDict:

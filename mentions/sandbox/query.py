@@ -21,10 +21,26 @@ from dataclasses import dataclass, field
 MAX_QUERY_LENGTH = 512
 
 _WORD_RE = re.compile(r"[\w']+", re.UNICODE)
-_STANDALONE_OPS = {"from", "to", "conversation_id", "in_reply_to_tweet_id", "quotes_of_tweet_id", "url"}
+_STANDALONE_OPS = {
+    "from",
+    "to",
+    "conversation_id",
+    "in_reply_to_tweet_id",
+    "quotes_of_tweet_id",
+    "url",
+}
 _CONJUNCTION_OPS = {"is", "has", "lang"}
 _IS_VALUES = {"retweet", "reply", "quote", "verified", "nullcast"}
-_HAS_VALUES = {"mentions", "hashtags", "links", "media", "images", "cashtags", "geo", "video_link"}
+_HAS_VALUES = {
+    "mentions",
+    "hashtags",
+    "links",
+    "media",
+    "images",
+    "cashtags",
+    "geo",
+    "video_link",
+}
 
 
 class QueryError(ValueError):
@@ -86,7 +102,9 @@ def _contains_sequence(haystack: tuple[str, ...], needle: list[str]) -> bool:
     if not needle:
         return False
     n = len(needle)
-    return any(list(haystack[i : i + n]) == needle for i in range(len(haystack) - n + 1))
+    return any(
+        list(haystack[i : i + n]) == needle for i in range(len(haystack) - n + 1)
+    )
 
 
 def _match_term(term: Term, post: PostFacts) -> bool:
@@ -149,8 +167,12 @@ def _tokenize(query: str) -> list[tuple[str, int]]:
         text = m.group(0)
         if text.isspace():
             continue
-        if text == '"' or (text.startswith(('"', '-"')) and (len(text) < 2 or not text.endswith('"'))):
-            raise QueryError(f"There were errors processing your request: Unbalanced quote (at position {m.start() + 1})")
+        if text == '"' or (
+            text.startswith(('"', '-"')) and (len(text) < 2 or not text.endswith('"'))
+        ):
+            raise QueryError(
+                f"There were errors processing your request: Unbalanced quote (at position {m.start() + 1})"
+            )
         tokens.append((text, m.start() + 1))
     return tokens
 
@@ -161,7 +183,9 @@ def _term_from_token(text: str, position: int) -> Term:
     if body.startswith('"'):
         phrase = body[1:-1]
         if not phrase.strip():
-            raise QueryError(f"There were errors processing your request: Empty phrase (at position {position})")
+            raise QueryError(
+                f"There were errors processing your request: Empty phrase (at position {position})"
+            )
         return Term("phrase", phrase, negated)
     if body.startswith("@") and len(body) > 1:
         return Term("mention", body[1:].lower(), negated)
@@ -177,8 +201,12 @@ def _term_from_token(text: str, position: int) -> Term:
             )
         value = value.lower()
         if not value:
-            raise QueryError(f"There were errors processing your request: Missing value for '{op}:' (at position {position})")
-        if (op == "is" and value not in _IS_VALUES) or (op == "has" and value not in _HAS_VALUES):
+            raise QueryError(
+                f"There were errors processing your request: Missing value for '{op}:' (at position {position})"
+            )
+        if (op == "is" and value not in _IS_VALUES) or (
+            op == "has" and value not in _HAS_VALUES
+        ):
             raise QueryError(
                 f"There were errors processing your request: Reference to invalid field '{value}' (at position {position})"
             )
@@ -208,7 +236,7 @@ class _Parser:
 
     def parse_and(self) -> Node:
         children: list[Node] = []
-        while (token := self.peek()) is not None and token not in (")", "OR"):
+        while (lexeme := self.peek()) is not None and lexeme not in (")", "OR"):
             children.append(self.parse_unary())
         if not children:
             where = self.position()
@@ -218,23 +246,31 @@ class _Parser:
         return children[0] if len(children) == 1 else Group("and", tuple(children))
 
     def parse_unary(self) -> Node:
-        token, position = self.tokens[self.pos]
-        if token == "-" and self.pos + 1 < len(self.tokens) and self.tokens[self.pos + 1][0] == "(":
+        lexeme, position = self.tokens[self.pos]
+        if (
+            lexeme == "-"
+            and self.pos + 1 < len(self.tokens)
+            and self.tokens[self.pos + 1][0] == "("
+        ):
             raise QueryError(
                 "There were errors processing your request: Negated groups are not supported; "
                 f"negate each term instead, e.g. -a -b (at position {position})"
             )
-        if token == "(":
+        if lexeme == "(":
             self.pos += 1
             node = self.parse_or()
             if self.peek() != ")":
-                raise QueryError(f"There were errors processing your request: Unbalanced parenthesis (at position {position})")
+                raise QueryError(
+                    f"There were errors processing your request: Unbalanced parenthesis (at position {position})"
+                )
             self.pos += 1
             return node
         self.pos += 1
-        if token == "-":
-            raise QueryError(f"There were errors processing your request: Dangling negation (at position {position})")
-        return _term_from_token(token, position)
+        if lexeme == "-":
+            raise QueryError(
+                f"There were errors processing your request: Dangling negation (at position {position})"
+            )
+        return _term_from_token(lexeme, position)
 
 
 def _has_positive_standalone(node: Node) -> bool:

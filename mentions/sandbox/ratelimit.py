@@ -14,7 +14,15 @@ from django.db.models import F
 
 from mentions.sandbox.models import SandboxRateCounter, SandboxRateLimit
 
-ENDPOINTS = ("search", "mentions", "dm_events", "create_post", "create_dm", "users_me", "oauth2_token")
+ENDPOINTS = (
+    "search",
+    "mentions",
+    "dm_events",
+    "create_post",
+    "create_dm",
+    "users_me",
+    "oauth2_token",
+)
 MINUTES_15 = 15 * 60
 HOURS_24 = 24 * 3600
 
@@ -44,7 +52,9 @@ def limit_for(endpoint: str, *, is_user: bool) -> tuple[int, int]:
     override = SandboxRateLimit.objects.filter(endpoint=endpoint).first()
     if override is not None:
         return override.limit, override.window_seconds
-    app_limit, user_limit, window = DEFAULT_LIMITS.get(endpoint, (1000, 1000, MINUTES_15))
+    app_limit, user_limit, window = DEFAULT_LIMITS.get(
+        endpoint, (1000, 1000, MINUTES_15)
+    )
     if not is_user and app_limit is not None:
         return app_limit, window
     return user_limit, window
@@ -56,9 +66,18 @@ def hit(bucket: str, limit: int, window_seconds: int, *, now: datetime) -> Windo
     Both steps are conditional UPDATEs, so concurrent callers in several processes never overshoot.
     """
     ends = now + timedelta(seconds=window_seconds)
-    counter, _ = SandboxRateCounter.objects.get_or_create(bucket=bucket, defaults={"window_ends_at": ends})
-    SandboxRateCounter.objects.filter(pk=counter.pk, window_ends_at__lte=now).update(count=0, window_ends_at=ends)
-    allowed = SandboxRateCounter.objects.filter(pk=counter.pk, count__lt=limit).update(count=F("count") + 1) == 1
+    counter, _ = SandboxRateCounter.objects.get_or_create(
+        bucket=bucket, defaults={"window_ends_at": ends}
+    )
+    SandboxRateCounter.objects.filter(pk=counter.pk, window_ends_at__lte=now).update(
+        count=0, window_ends_at=ends
+    )
+    allowed = (
+        SandboxRateCounter.objects.filter(pk=counter.pk, count__lt=limit).update(
+            count=F("count") + 1
+        )
+        == 1
+    )
     counter.refresh_from_db()
     return Window(
         limit=limit,
@@ -76,7 +95,9 @@ def headers_for(window: Window) -> dict[str, str]:
     }
 
 
-def check(endpoint: str, subject: str, *, is_user: bool, now: datetime) -> tuple[Window, dict[str, str]]:
+def check(
+    endpoint: str, subject: str, *, is_user: bool, now: datetime
+) -> tuple[Window, dict[str, str]]:
     """Count a call of `endpoint` by `subject`; return its window and every header to send."""
     limit, window_seconds = limit_for(endpoint, is_user=is_user)
     window = hit(f"{endpoint}|{subject}", limit, window_seconds, now=now)
@@ -87,7 +108,10 @@ def check(endpoint: str, subject: str, *, is_user: bool, now: datetime) -> tuple
             ("x-app-limit-24hour", "create_post24|app", POST_APP_24H),
         ):
             day = hit(bucket, limit24, HOURS_24, now=now)
-            headers |= {f"{prefix}-limit": str(day.limit), f"{prefix}-remaining": str(day.remaining)}
+            headers |= {
+                f"{prefix}-limit": str(day.limit),
+                f"{prefix}-remaining": str(day.remaining),
+            }
             headers[f"{prefix}-reset"] = str(day.reset)
     return window, headers
 
@@ -95,4 +119,6 @@ def check(endpoint: str, subject: str, *, is_user: bool, now: datetime) -> tuple
 def unmetered_headers(endpoint: str, *, now: datetime) -> dict[str, str]:
     """Headers for a call we could not attribute (failed auth): a full window."""
     limit, window_seconds = limit_for(endpoint, is_user=False)
-    return headers_for(Window(limit, limit, int(now.timestamp()) + window_seconds, allowed=True))
+    return headers_for(
+        Window(limit, limit, int(now.timestamp()) + window_seconds, allowed=True)
+    )

@@ -37,7 +37,12 @@ POST_EXPANSIONS = {
     "entities.mentions.username", "attachments.media_keys", "attachments.poll_ids", "geo.place_id",
     "edit_history_tweet_ids",
 }  # fmt: skip
-DM_EXPANSIONS = {"sender_id", "participant_ids", "referenced_tweets.id", "attachments.media_keys"}
+DM_EXPANSIONS = {
+    "sender_id",
+    "participant_ids",
+    "referenced_tweets.id",
+    "attachments.media_keys",
+}
 
 
 def format_time(value: datetime) -> str:
@@ -56,7 +61,10 @@ def text_entities(text: str, users_by_name: dict[str, SandboxUser]) -> JsonDict:
         mentions.append(entry)
     if mentions:
         entities["mentions"] = mentions
-    hashtags = [{"start": m.start(), "end": m.end(), "tag": m.group(1)} for m in HASHTAG_RE.finditer(text)]
+    hashtags = [
+        {"start": m.start(), "end": m.end(), "tag": m.group(1)}
+        for m in HASHTAG_RE.finditer(text)
+    ]
     if hashtags:
         entities["hashtags"] = hashtags
     return entities
@@ -98,8 +106,14 @@ def referenced(post: SandboxPost) -> list[tuple[str, SandboxPost]]:
     return refs
 
 
-def post_dict(post: SandboxPost, fields: set[str], users_by_name: dict[str, SandboxUser]) -> JsonDict:
-    data: JsonDict = {"id": post.x_id, "text": post.text, "edit_history_tweet_ids": [post.x_id]}
+def post_dict(
+    post: SandboxPost, fields: set[str], users_by_name: dict[str, SandboxUser]
+) -> JsonDict:
+    data: JsonDict = {
+        "id": post.x_id,
+        "text": post.text,
+        "edit_history_tweet_ids": [post.x_id],
+    }
     if "author_id" in fields:
         data["author_id"] = post.author.x_id
     if "created_at" in fields:
@@ -113,7 +127,9 @@ def post_dict(post: SandboxPost, fields: set[str], users_by_name: dict[str, Sand
     if "referenced_tweets" in fields:
         refs = referenced(post)
         if refs:
-            data["referenced_tweets"] = [{"type": kind, "id": ref.x_id} for kind, ref in refs]
+            data["referenced_tweets"] = [
+                {"type": kind, "id": ref.x_id} for kind, ref in refs
+            ]
     if "entities" in fields:
         entities = text_entities(post.text, users_by_name)
         if entities:
@@ -138,11 +154,19 @@ def _users_by_name(posts: Iterable[SandboxPost]) -> dict[str, SandboxUser]:
     names: set[str] = set()
     for post in posts:
         names.update(post.mention_usernames.split())
-    return {u.username_lower: u for u in SandboxUser.objects.filter(username_lower__in=names)}
+    return {
+        u.username_lower: u
+        for u in SandboxUser.objects.filter(username_lower__in=names)
+    }
 
 
 def posts_payload(
-    posts: Sequence[SandboxPost], *, fields: set[str], expansions: set[str], user_fields: set[str], partial: bool
+    posts: Sequence[SandboxPost],
+    *,
+    fields: set[str],
+    expansions: set[str],
+    user_fields: set[str],
+    partial: bool,
 ) -> JsonDict:
     """`data`, `includes` and `errors` for a list of posts (omits `data` when empty)."""
     payload: JsonDict = {}
@@ -158,10 +182,16 @@ def posts_payload(
     if expansions & {"referenced_tweets.id", "referenced_tweets.id.author_id"}:
         for ref in ref_posts:
             if ref.is_deleted:
-                errors.append(problems.not_found_error("tweet", "referenced_tweets.id", ref.x_id))
+                errors.append(
+                    problems.not_found_error("tweet", "referenced_tweets.id", ref.x_id)
+                )
             elif partial and not errors:
                 # Injected partial failure: the first referenced post is "protected".
-                errors.append(problems.not_authorized_error("tweet", "referenced_tweets.id", ref.x_id))
+                errors.append(
+                    problems.not_authorized_error(
+                        "tweet", "referenced_tweets.id", ref.x_id
+                    )
+                )
             else:
                 included_tweets.append(ref)
     users: dict[str, SandboxUser] = {}
@@ -188,7 +218,9 @@ def posts_payload(
     if users:
         includes["users"] = [user_dict(u, user_fields) for u in users.values()]
     if included_tweets:
-        includes["tweets"] = [post_dict(p, fields | {"author_id"}, users_by_name) for p in included_tweets]
+        includes["tweets"] = [
+            post_dict(p, fields | {"author_id"}, users_by_name) for p in included_tweets
+        ]
     if includes:
         payload["includes"] = includes
     if errors:
@@ -197,7 +229,11 @@ def posts_payload(
 
 
 def dm_dict(event: SandboxDMEvent, fields: set[str]) -> JsonDict:
-    data: JsonDict = {"id": event.x_id, "event_type": event.event_type, "text": event.text}
+    data: JsonDict = {
+        "id": event.x_id,
+        "event_type": event.event_type,
+        "text": event.text,
+    }
     if "created_at" in fields:
         data["created_at"] = format_time(event.created_at)
     if "sender_id" in fields:
@@ -214,7 +250,12 @@ def dm_dict(event: SandboxDMEvent, fields: set[str]) -> JsonDict:
 
 
 def dms_payload(
-    events: Sequence[SandboxDMEvent], *, fields: set[str], expansions: set[str], user_fields: set[str], partial: bool
+    events: Sequence[SandboxDMEvent],
+    *,
+    fields: set[str],
+    expansions: set[str],
+    user_fields: set[str],
+    partial: bool,
 ) -> JsonDict:
     payload: JsonDict = {}
     if not events:
@@ -228,7 +269,9 @@ def dms_payload(
             users.setdefault(event.sender.x_id, event.sender)
             users.setdefault(event.recipient.x_id, event.recipient)
     if users:
-        payload["includes"] = {"users": [user_dict(u, user_fields) for u in users.values()]}
+        payload["includes"] = {
+            "users": [user_dict(u, user_fields) for u in users.values()]
+        }
     if partial:
         payload["errors"] = [problems.not_found_error("user", "participant_ids", "1")]
     return payload

@@ -135,7 +135,9 @@ def create_post(
             in_reply_to=parent,
             in_reply_to_user=parent.author if parent is not None else None,
             quote_of=quoted,
-            mention_usernames=" " + " ".join(sorted(mentions)) + " " if mentions else " ",
+            mention_usernames=" " + " ".join(sorted(mentions)) + " "
+            if mentions
+            else " ",
             hashtags=" " + " ".join(sorted(hashtags)) + " " if hashtags else " ",
         )
 
@@ -152,7 +154,11 @@ def conversation_id_for(a: SandboxUser, b: SandboxUser) -> str:
 
 
 def create_dm(
-    sender: SandboxUser, recipient: SandboxUser, text: str, *, created_at: datetime | None = None
+    sender: SandboxUser,
+    recipient: SandboxUser,
+    text: str,
+    *,
+    created_at: datetime | None = None,
 ) -> SandboxDMEvent:
     now = timezone.now()
     when = created_at or now
@@ -170,7 +176,9 @@ def create_dm(
 def thread_for(post: SandboxPost) -> list[SandboxPost]:
     """Every live post of the post's conversation, oldest first."""
     return list(
-        SandboxPost.objects.filter(conversation_id=post.conversation_id, is_deleted=False)
+        SandboxPost.objects.filter(
+            conversation_id=post.conversation_id, is_deleted=False
+        )
         .select_related("author", "in_reply_to_user")
         .order_by("id")
     )
@@ -210,11 +218,21 @@ def issue_user_token(
     return IssuedToken(token.token, refresh, expires_at, scope)
 
 
-def refresh_user_token(refresh_token: str, *, client: SandboxOAuthClient | None = None) -> IssuedToken | None:
+def refresh_user_token(
+    refresh_token: str, *, client: SandboxOAuthClient | None = None
+) -> IssuedToken | None:
     """Rotate: revoke the old pair and issue a new one with the same scopes, or None if unknown."""
     with transaction.atomic():
-        old = SandboxToken.objects.select_for_update().filter(refresh_token=refresh_token, is_revoked=False).first()
-        if old is None or old.user is None or (client is not None and old.client_id not in (None, client.pk)):
+        old = (
+            SandboxToken.objects.select_for_update()
+            .filter(refresh_token=refresh_token, is_revoked=False)
+            .first()
+        )
+        if (
+            old is None
+            or old.user is None
+            or (client is not None and old.client_id not in (None, client.pk))
+        ):
             return None
         old.is_revoked = True
         old.refresh_token = None
@@ -223,15 +241,24 @@ def refresh_user_token(refresh_token: str, *, client: SandboxOAuthClient | None 
 
 
 def revoke_token(token: str) -> bool:
-    return SandboxToken.objects.filter(Q(token=token) | Q(refresh_token=token)).update(is_revoked=True) > 0
+    return (
+        SandboxToken.objects.filter(Q(token=token) | Q(refresh_token=token)).update(
+            is_revoked=True
+        )
+        > 0
+    )
 
 
 def issue_app_token(name: str = "default") -> str:
     """An app-only bearer token (no expiry), like the one in the X developer console."""
-    return SandboxToken.objects.create(kind=SandboxToken.Kind.APP, token=secrets.token_urlsafe(40), name=name).token
+    return SandboxToken.objects.create(
+        kind=SandboxToken.Kind.APP, token=secrets.token_urlsafe(40), name=name
+    ).token
 
 
-def issue_oauth1_credentials(user: SandboxUser, *, consumer_key: str = "sandbox-consumer-key") -> tuple[str, str]:
+def issue_oauth1_credentials(
+    user: SandboxUser, *, consumer_key: str = "sandbox-consumer-key"
+) -> tuple[str, str]:
     """An OAuth 1.0a (consumer_key, access_token) pair for `user`; secrets are not checked."""
     token = SandboxToken.objects.create(
         kind=SandboxToken.Kind.OAUTH1,
@@ -247,7 +274,8 @@ def create_oauth_client(
     client_id: str, client_secret: str = "", redirect_uris: list[str] | None = None
 ) -> SandboxOAuthClient:
     client, _ = SandboxOAuthClient.objects.update_or_create(
-        client_id=client_id, defaults={"client_secret": client_secret, "redirect_uris": redirect_uris or []}
+        client_id=client_id,
+        defaults={"client_secret": client_secret, "redirect_uris": redirect_uris or []},
     )
     return client
 
@@ -287,9 +315,13 @@ def add_fault(
 ) -> SandboxFault:
     """Make the next `count` calls of `endpoint` ("*" for all) fail with `kind`, after `after` normal calls."""
     if endpoint != "*" and endpoint not in ENDPOINTS:
-        raise ValueError(f"Unknown endpoint {endpoint!r}; use one of {', '.join(ENDPOINTS)} or '*'.")
+        raise ValueError(
+            f"Unknown endpoint {endpoint!r}; use one of {', '.join(ENDPOINTS)} or '*'."
+        )
     if kind not in SandboxFault.Kind.values:
-        raise ValueError(f"Unknown fault kind {kind!r}; use one of {', '.join(SandboxFault.Kind.values)}.")
+        raise ValueError(
+            f"Unknown fault kind {kind!r}; use one of {', '.join(SandboxFault.Kind.values)}."
+        )
     return SandboxFault.objects.create(
         endpoint=endpoint,
         kind=kind,
@@ -311,7 +343,9 @@ def pending_faults() -> list[SandboxFault]:
 def set_rate_limit(endpoint: str, limit: int, window_seconds: int = 900) -> None:
     """Override an endpoint's limit (per user and per app) until `reset_rate_limits(defaults=True)`."""
     if endpoint not in ENDPOINTS:
-        raise ValueError(f"Unknown endpoint {endpoint!r}; use one of {', '.join(ENDPOINTS)}.")
+        raise ValueError(
+            f"Unknown endpoint {endpoint!r}; use one of {', '.join(ENDPOINTS)}."
+        )
     SandboxRateLimit.objects.update_or_create(
         endpoint=endpoint, defaults={"limit": limit, "window_seconds": window_seconds}
     )
