@@ -107,3 +107,14 @@ def raw(api_base):
             )
 
     return call
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    """Render pages without a collectstatic manifest (the suite runs with DEBUG=0)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
+    }
