@@ -192,7 +192,7 @@ def _term_from_token(text: str, position: int) -> Term:
     if body.startswith("#") and len(body) > 1:
         return Term("hashtag", fold(body[1:]), negated)
     name, sep, value = body.partition(":")
-    if sep and name.isalpha() and not value.startswith("//"):
+    if sep and re.fullmatch(r"[A-Za-z_]+", name) and not value.startswith("//"):
         op = name.lower()
         if op not in _STANDALONE_OPS | _CONJUNCTION_OPS:
             raise QueryError(
