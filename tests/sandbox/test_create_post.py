@@ -66,7 +66,7 @@ def test_it_refuses_duplicate_text_from_the_same_user(brand_client):
 
     with pytest.raises(
         tweepy.Forbidden,
-        match="You are not allowed to create a Tweet with duplicate content.",
+        match=r"You are not allowed to create a Tweet with duplicate content\.",
     ):
         brand_client.create_tweet(text="We are back up.", user_auth=False)
 

@@ -152,7 +152,7 @@ def test_it_refuses_a_dm_to_a_closed_inbox(brand_client):
     closed = services.create_user("private_pat", "Pat", accepts_dms=False)
 
     with pytest.raises(
-        tweepy.Forbidden, match="You cannot send messages to this user."
+        tweepy.Forbidden, match=r"You cannot send messages to this user\."
     ):
         brand_client.create_direct_message(
             participant_id=closed.x_id, text="hello", user_auth=False
