@@ -25,6 +25,12 @@ class Queue(StrEnum):
 app = Celery("helpdesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_default_queue = Queue.DEFAULT.value
+# Routing lives here rather than in `@shared_task(queue=...)`, which Celery 5.7 deprecates.
+app.conf.task_routes = {
+    "mentions.tasks.*": {"queue": Queue.POLL.value},
+    "responders.tasks.*": {"queue": Queue.DELIVERY.value},
+    "mentions.sla_tasks.*": {"queue": Queue.SLA.value},
+}
 app.autodiscover_tasks()
 
 

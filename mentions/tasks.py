@@ -10,17 +10,16 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from helpdesk.celery import Queue
 from mentions import polling
 
 
-@shared_task(ignore_result=True, queue=Queue.POLL)
+@shared_task(ignore_result=True)
 def dispatch_due_streams_task() -> None:
     for stream_id in polling.dispatch_due_streams(now=timezone.now()):
         poll_stream_task.delay(stream_id)
 
 
-@shared_task(ignore_result=True, queue=Queue.POLL)
+@shared_task(ignore_result=True)
 def poll_stream_task(stream_id: int) -> None:
     # A page budget per task lets other streams' polls interleave with a long backfill.
     polling.poll_stream(stream_id, max_pages=settings.X_MAX_PAGES_PER_TASK)
