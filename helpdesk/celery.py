@@ -42,6 +42,9 @@ def _setup_beat_schedule(sender: Celery, **kwargs: object) -> None:
         "dispatch-due-streams": {
             "task": "mentions.tasks.dispatch_due_streams_task",
             "schedule": settings.X_DISPATCH_INTERVAL,
-            "options": {"queue": Queue.POLL.value, "expires": settings.X_DISPATCH_INTERVAL * 2},
+            "options": {
+                "queue": Queue.POLL.value,
+                "expires": settings.X_DISPATCH_INTERVAL * 2,
+            },
         },
     }

@@ -42,5 +42,10 @@ def check_sandbox_in_production(**kwargs: Any) -> list[CheckMessage]:
 @register()
 def check_time_zone(**kwargs: Any) -> list[CheckMessage]:
     if settings.TIME_ZONE != "UTC" or not settings.USE_TZ:
-        return [Error("Earshot stores every time in UTC: TIME_ZONE must be 'UTC' and USE_TZ True.", id="helpdesk.E002")]
+        return [
+            Error(
+                "Earshot stores every time in UTC: TIME_ZONE must be 'UTC' and USE_TZ True.",
+                id="helpdesk.E002",
+            )
+        ]
     return []

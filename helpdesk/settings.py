@@ -17,22 +17,30 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # --- Core -------------------------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", False)
 DATA_DIR = Path(env_str("EARSHOT_DATA_DIR", str(BASE_DIR / "var"))).resolve()
-with contextlib.suppress(OSError):  # a read-only image with Postgres and Redis needs no data dir
+with contextlib.suppress(
+    OSError
+):  # a read-only image with Postgres and Redis needs no data dir
     DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = env_secret("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY is required (or SECRET_KEY_FILE). Set DEBUG=1 only for development.")
+        raise ImproperlyConfigured(
+            "SECRET_KEY is required (or SECRET_KEY_FILE). Set DEBUG=1 only for development."
+        )
     SECRET_KEY = "django-insecure-development-only-key"  # noqa: S105 - DEBUG only
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
+)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # --- Secrets at rest ------------------------------------------------------------------------
 # Comma-separated Fernet keys: the first encrypts, all decrypt (key rotation).
-_field_keys = [key.strip() for key in env_secret("FIELD_ENCRYPTION_KEY").split(",") if key.strip()]
+_field_keys = [
+    key.strip() for key in env_secret("FIELD_ENCRYPTION_KEY").split(",") if key.strip()
+]
 if not _field_keys:
     if not DEBUG:
         raise ImproperlyConfigured(
@@ -40,7 +48,9 @@ if not _field_keys:
             "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`."
         )
     # Development only: derive a stable key from SECRET_KEY so the demo needs no extra setup.
-    _field_keys = [base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()]
+    _field_keys = [
+        base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
+    ]
 FIELD_ENCRYPTION_KEYS: list[str] = _field_keys
 
 # --- Applications ---------------------------------------------------------------------------
@@ -114,7 +124,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis, cache and Celery ----------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
+    }
 else:
     CACHES = {
         "default": {
@@ -129,7 +144,7 @@ if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = DATA_DIR / "broker"
     for _folder in ("queue", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, str | int] = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "control_folder": str(_broker_dir / "control"),
@@ -139,7 +154,9 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task gets the task redelivered; tasks are idempotent
+CELERY_TASK_ACKS_LATE = (
+    True  # a worker killed mid-task gets the task redelivered; tasks are idempotent
+)
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -181,13 +198,17 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "mentions:queue"
 LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_HTTPS_PROXY") else None
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_HTTPS_PROXY") else None
+)
 
 # --- I18n, time -----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -212,7 +233,9 @@ STORAGES = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},

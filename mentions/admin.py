@@ -20,20 +20,38 @@ SECRET_FIELDS = ("access_token", "refresh_token", "app_bearer_token")
 
 
 class XAccountForm(forms.ModelForm):  # type: ignore[type-arg]  # django-stubs generic form
-    access_token = forms.CharField(required=False, widget=forms.PasswordInput, help_text="Leave blank to keep.")
-    refresh_token = forms.CharField(required=False, widget=forms.PasswordInput, help_text="Leave blank to keep.")
-    app_bearer_token = forms.CharField(required=False, widget=forms.PasswordInput, help_text="Leave blank to keep.")
+    access_token = forms.CharField(
+        required=False, widget=forms.PasswordInput, help_text="Leave blank to keep."
+    )
+    refresh_token = forms.CharField(
+        required=False, widget=forms.PasswordInput, help_text="Leave blank to keep."
+    )
+    app_bearer_token = forms.CharField(
+        required=False, widget=forms.PasswordInput, help_text="Leave blank to keep."
+    )
 
     class Meta:
         model = XAccount
-        fields = ["handle", "x_user_id", "display_name", *SECRET_FIELDS, "token_expires_at", "scopes", "is_active"]
+        fields = [
+            "handle",
+            "x_user_id",
+            "display_name",
+            *SECRET_FIELDS,
+            "token_expires_at",
+            "scopes",
+            "is_active",
+        ]
 
     def save(self, commit: bool = True) -> XAccount:
         account: XAccount = super().save(commit=False)
         for name in SECRET_FIELDS:
             value = self.cleaned_data.get(name)
             if not value and self.instance.pk:
-                setattr(account, name, getattr(XAccount.objects.get(pk=self.instance.pk), name))
+                setattr(
+                    account,
+                    name,
+                    getattr(XAccount.objects.get(pk=self.instance.pk), name),
+                )
         if commit:
             account.save()
         return account
@@ -42,7 +60,13 @@ class XAccountForm(forms.ModelForm):  # type: ignore[type-arg]  # django-stubs g
 @admin.register(XAccount)
 class XAccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = XAccountForm
-    list_display = ["handle", "x_user_id", "is_active", "token_expires_at", "has_tokens"]
+    list_display = [
+        "handle",
+        "x_user_id",
+        "is_active",
+        "token_expires_at",
+        "has_tokens",
+    ]
 
     @admin.display(boolean=True)
     def has_tokens(self, obj: XAccount) -> bool:
@@ -51,7 +75,15 @@ class XAccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(Stream)
 class StreamAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["name", "account", "kind", "enabled", "state", "last_success_at", "last_error"]
+    list_display = [
+        "name",
+        "account",
+        "kind",
+        "enabled",
+        "state",
+        "last_success_at",
+        "last_error",
+    ]
     list_filter = ["kind", "enabled", "account"]
     readonly_fields = [
         "since_id",
@@ -75,7 +107,9 @@ class StreamAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def resume_streams(self, request: HttpRequest, queryset: QuerySet[Stream]) -> None:
         for stream in queryset:
             polling.resume_stream(stream.pk)
-        self.message_user(request, f"Resumed {queryset.count()} stream(s).", messages.SUCCESS)
+        self.message_user(
+            request, f"Resumed {queryset.count()} stream(s).", messages.SUCCESS
+        )
 
 
 @admin.register(Team)

@@ -15,7 +15,9 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]  # django-
     Empty strings stay empty (no secret configured). Not searchable, not shown by the admin's forms.
     """
 
-    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
+    def from_db_value(
+        self, value: str | None, expression: Any, connection: Any
+    ) -> str | None:
         if value is None or value == "":
             return value
         return crypto.decrypt(value)

@@ -17,7 +17,9 @@ class Team(models.Model):
     """A group of agents that streams and mentions route to."""
 
     name = models.CharField(max_length=100, unique=True)
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="teams", blank=True
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -51,8 +53,12 @@ class XAccount(models.Model):
     def __str__(self) -> str:
         return f"@{self.handle}"
 
-    def token_expires_soon(self, now: datetime, *, margin: timedelta = timedelta(minutes=2)) -> bool:
-        return self.token_expires_at is not None and self.token_expires_at <= now + margin
+    def token_expires_soon(
+        self, now: datetime, *, margin: timedelta = timedelta(minutes=2)
+    ) -> bool:
+        return (
+            self.token_expires_at is not None and self.token_expires_at <= now + margin
+        )
 
 
 class Stream(models.Model):
@@ -67,11 +73,17 @@ class Stream(models.Model):
         MENTIONS = "mentions", "@mentions"
         DMS = "dms", "Direct messages"
 
-    account = models.ForeignKey(XAccount, on_delete=models.PROTECT, related_name="streams")
+    account = models.ForeignKey(
+        XAccount, on_delete=models.PROTECT, related_name="streams"
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     name = models.CharField(max_length=100)
-    query = models.TextField(blank=True, help_text="Recent-search query (search streams only).")
-    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="streams")
+    query = models.TextField(
+        blank=True, help_text="Recent-search query (search streams only)."
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="streams"
+    )
     enabled = models.BooleanField(default=True)
     poll_interval_seconds = models.PositiveIntegerField(default=60)
 
@@ -85,7 +97,9 @@ class Stream(models.Model):
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(
-        null=True, blank=True, help_text="Set when X refused permanently; the reason is in last_error."
+        null=True,
+        blank=True,
+        help_text="Set when X refused permanently; the reason is in last_error.",
     )
     last_poll_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
@@ -130,7 +144,11 @@ class Stream(models.Model):
             return "disabled"
         if self.checkpoint and self.checkpoint.get("backfill"):
             return "backfilling"
-        if self.rate_limit_reset_at and self.rate_limit_remaining == 0 and self.rate_limit_reset_at > timezone.now():
+        if (
+            self.rate_limit_reset_at
+            and self.rate_limit_remaining == 0
+            and self.rate_limit_reset_at > timezone.now()
+        ):
             return "rate-limited"
         if self.consecutive_failures:
             return "retrying"
@@ -143,7 +161,11 @@ class Stream(models.Model):
             return None
         start = datetime.fromisoformat(backfill["start"])
         end = datetime.fromisoformat(backfill["end"])
-        oldest = datetime.fromisoformat(backfill["oldest"]) if backfill.get("oldest") else end
+        oldest = (
+            datetime.fromisoformat(backfill["oldest"])
+            if backfill.get("oldest")
+            else end
+        )
         span = (end - start).total_seconds()
         if span <= 0:
             return 1.0
@@ -179,7 +201,10 @@ class Thread(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["conversation_id", "author"], name="mentions_thread_conversation_author")
+            models.UniqueConstraint(
+                fields=["conversation_id", "author"],
+                name="mentions_thread_conversation_author",
+            )
         ]
 
     def __str__(self) -> str:
@@ -203,23 +228,38 @@ class Mention(models.Model):
 
     x_id = models.CharField("X id", max_length=20, unique=True)
     kind = models.CharField(max_length=4, choices=Kind.choices, default=Kind.POST)
-    account = models.ForeignKey(XAccount, on_delete=models.PROTECT, related_name="mentions")
-    author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="mentions")
-    thread = models.ForeignKey(Thread, on_delete=models.PROTECT, related_name="mentions")
+    account = models.ForeignKey(
+        XAccount, on_delete=models.PROTECT, related_name="mentions"
+    )
+    author = models.ForeignKey(
+        Author, on_delete=models.PROTECT, related_name="mentions"
+    )
+    thread = models.ForeignKey(
+        Thread, on_delete=models.PROTECT, related_name="mentions"
+    )
     text = models.TextField()
     lang = models.CharField(max_length=16, blank=True)
-    created_at = models.DateTimeField(help_text="When the customer posted (X's created_at, UTC).")
+    created_at = models.DateTimeField(
+        help_text="When the customer posted (X's created_at, UTC)."
+    )
     ingested_at = models.DateTimeField(default=timezone.now)
     conversation_id = models.CharField(max_length=45, blank=True)
     in_reply_to_x_id = models.CharField(max_length=20, blank=True)
     summons_brand = models.BooleanField(
-        default=False, help_text="The author @mentioned or quoted the brand: X allows an API reply only then."
+        default=False,
+        help_text="The author @mentioned or quoted the brand: X allows an API reply only then.",
     )
-    streams = models.ManyToManyField(Stream, through="MentionStream", related_name="mentions")
+    streams = models.ManyToManyField(
+        Stream, through="MentionStream", related_name="mentions"
+    )
     raw = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.NEW)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_mentions"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_mentions",
     )
 
     class Meta:
@@ -227,7 +267,10 @@ class Mention(models.Model):
             # The queue: newest first, with a keyset on (created_at, id).
             models.Index(fields=["-created_at", "-id"], name="mentions_mention_queue"),
             # The queue filtered by status (open work).
-            models.Index(fields=["status", "-created_at", "-id"], name="mentions_mention_status_queue"),
+            models.Index(
+                fields=["status", "-created_at", "-id"],
+                name="mentions_mention_status_queue",
+            ),
             # "My mentions".
             models.Index(
                 fields=["assignee", "status"],
@@ -259,4 +302,11 @@ class MentionStream(models.Model):
     matched_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["mention", "stream"], name="mentions_mentionstream_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mention", "stream"], name="mentions_mentionstream_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"mention {self.mention_id} matched by stream {self.stream_id}"

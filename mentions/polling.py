@@ -36,7 +36,14 @@ from django.utils import timezone
 from mentions import accounts
 from mentions.ingest import store_page
 from mentions.models import Stream
-from mentions.sources.base import PermanentError, RateLimit, RateLimited, SourceError, SourcePage, TransientError
+from mentions.sources.base import (
+    PermanentError,
+    RateLimit,
+    RateLimitedError,
+    SourceError,
+    SourcePage,
+    TransientError,
+)
 from mentions.sources.x import XSource
 
 logger = logging.getLogger(__name__)
@@ -64,11 +71,11 @@ class PollResult:
     error: str = ""
 
 
-class LeaseLost(Exception):
+class LeaseLostError(Exception):
     """Another worker took the stream over after our lease expired; stop without writing."""
 
 
-class _BudgetUsed(Exception):
+class _PageBudgetUsedError(Exception):
     pass
 
 
@@ -94,7 +101,9 @@ def _locked(stream_id: int, owner: str) -> Stream:
     """Lock the stream row inside the current transaction and check that we still hold its lease."""
     stream = Stream.objects.select_for_update().get(pk=stream_id)
     if stream.lease_owner != owner:
-        raise LeaseLost(f"stream {stream_id} is now leased by {stream.lease_owner or 'nobody'}")
+        raise LeaseLostError(
+            f"stream {stream_id} is now leased by {stream.lease_owner or 'nobody'}"
+        )
     return stream
 
 
@@ -104,19 +113,30 @@ def dispatch_due_streams(*, now: datetime) -> list[int]:
     If the poll task never runs (lost message, dead worker), the stream is due again after the lease time.
     """
     due = Stream.objects.filter(
-        enabled=True, stopped_at__isnull=True, account__is_active=True, next_poll_at__lte=now
+        enabled=True,
+        stopped_at__isnull=True,
+        account__is_active=True,
+        next_poll_at__lte=now,
     ).values_list("id", flat=True)
     return [
         stream_id
         for stream_id in due[:500]
-        if Stream.objects.filter(pk=stream_id, next_poll_at__lte=now).update(next_poll_at=_lease_until(now))
+        if Stream.objects.filter(pk=stream_id, next_poll_at__lte=now).update(
+            next_poll_at=_lease_until(now)
+        )
     ]
 
 
-def next_poll_time(interval_seconds: int, rate_limit: RateLimit | None, *, now: datetime) -> datetime:
+def next_poll_time(
+    interval_seconds: int, rate_limit: RateLimit | None, *, now: datetime
+) -> datetime:
     """Poll every `interval`, but slower when the rate-limit window would run out before it resets."""
     interval = timedelta(seconds=interval_seconds)
-    if rate_limit is None or rate_limit.remaining is None or rate_limit.reset_at is None:
+    if (
+        rate_limit is None
+        or rate_limit.remaining is None
+        or rate_limit.reset_at is None
+    ):
         return now + interval
     if rate_limit.remaining <= 0:
         return max(now + interval, rate_limit.reset_at + timedelta(seconds=1))
@@ -131,13 +151,23 @@ def backoff_delay(failures: int) -> timedelta:
     return timedelta(seconds=base * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not crypto
 
 
-def _store(stream_id: int, owner: str, page: SourcePage, result: PollResult, update: dict[str, Any]) -> None:
+def _store(
+    stream_id: int,
+    owner: str,
+    page: SourcePage,
+    result: PollResult,
+    update: dict[str, Any],
+) -> None:
     """Store one page and apply `update` (checkpoint or cursor) to the stream, atomically and fenced."""
     now = timezone.now()
     with transaction.atomic():
         stream = _locked(stream_id, owner)
         stored = store_page(
-            account_id=stream.account_id, stream_id=stream_id, mentions=page.mentions, authors=page.authors, now=now
+            account_id=stream.account_id,
+            stream_id=stream_id,
+            mentions=page.mentions,
+            authors=page.authors,
+            now=now,
         )
         for field, value in update.items():
             setattr(stream, field, value)
@@ -145,7 +175,14 @@ def _store(stream_id: int, owner: str, page: SourcePage, result: PollResult, upd
         if page.rate_limit is not None:
             stream.rate_limit_remaining = page.rate_limit.remaining
             stream.rate_limit_reset_at = page.rate_limit.reset_at
-        stream.save(update_fields=[*update, "lease_expires_at", "rate_limit_remaining", "rate_limit_reset_at"])
+        stream.save(
+            update_fields=[
+                *update,
+                "lease_expires_at",
+                "rate_limit_remaining",
+                "rate_limit_reset_at",
+            ]
+        )
     result.pages += 1
     result.created += stored.created
     result.duplicates += stored.duplicates
@@ -154,12 +191,20 @@ def _store(stream_id: int, owner: str, page: SourcePage, result: PollResult, upd
 
 def _after_page(page: SourcePage, result: PollResult, max_pages: int | None) -> None:
     if page.rate_limit and page.rate_limit.remaining == 0 and page.rate_limit.reset_at:
-        raise RateLimited("rate-limit window used up mid-poll", retry_at=page.rate_limit.reset_at)
+        raise RateLimitedError(
+            "rate-limit window used up mid-poll", retry_at=page.rate_limit.reset_at
+        )
     if max_pages is not None and result.pages >= max_pages:
-        raise _BudgetUsed
+        raise _PageBudgetUsedError
 
 
-def _poll_posts(stream: Stream, source: XSource, owner: str, result: PollResult, max_pages: int | None) -> None:
+def _poll_posts(
+    stream: Stream,
+    source: XSource,
+    owner: str,
+    result: PollResult,
+    max_pages: int | None,
+) -> None:
     now = timezone.now()
     cp: dict[str, Any] = dict(stream.checkpoint or {})
     if not cp:
@@ -167,15 +212,23 @@ def _poll_posts(stream: Stream, source: XSource, owner: str, result: PollResult,
         if not stream.since_id and stream.kind == Stream.Kind.SEARCH:
             # No time parameters: recent search defaults to the last 7 days, which is the backfill window.
             # (A start_time kept in the checkpoint would fall outside the window on a late resume.)
-            cp["backfill"] = {"start": (now - BACKFILL_WINDOW).isoformat(), "end": now.isoformat(), "oldest": None}
+            cp["backfill"] = {
+                "start": (now - BACKFILL_WINDOW).isoformat(),
+                "end": now.isoformat(),
+                "oldest": None,
+            }
     since_id: str | None = cp.get("since_id")
     resume_until: str | None = cp.get("oldest_stored")
     token: str | None = None
     while True:
         if stream.kind == Stream.Kind.SEARCH:
-            page = source.search(stream.query, since_id=since_id, until_id=resume_until, next_token=token)
+            page = source.search(
+                stream.query, since_id=since_id, until_id=resume_until, next_token=token
+            )
         else:
-            page = source.mentions(since_id=since_id, until_id=resume_until, pagination_token=token)
+            page = source.mentions(
+                since_id=since_id, until_id=resume_until, pagination_token=token
+            )
         if "pending" not in cp and page.newest_id:
             cp["pending"] = page.newest_id
         more = bool(page.next_token) and page.result_count > 0
@@ -185,7 +238,10 @@ def _poll_posts(stream: Stream, source: XSource, owner: str, result: PollResult,
                 cp["backfill"]["oldest"] = page.oldest_created_at.isoformat()
             update: dict[str, Any] = {"checkpoint": cp}
         else:
-            update = {"checkpoint": None, "since_id": cp.get("pending") or since_id or ""}
+            update = {
+                "checkpoint": None,
+                "since_id": cp.get("pending") or since_id or "",
+            }
             if cp.get("backfill"):
                 update["backfill_completed_at"] = timezone.now()
         _store(stream.pk, owner, page, result, update)
@@ -195,7 +251,13 @@ def _poll_posts(stream: Stream, source: XSource, owner: str, result: PollResult,
         token = page.next_token
 
 
-def _poll_dms(stream: Stream, source: XSource, owner: str, result: PollResult, max_pages: int | None) -> None:
+def _poll_dms(
+    stream: Stream,
+    source: XSource,
+    owner: str,
+    result: PollResult,
+    max_pages: int | None,
+) -> None:
     horizon = timezone.now() - DM_HORIZON
     last_seen = int(stream.since_id) if stream.since_id else 0
     cp: dict[str, Any] = dict(stream.checkpoint or {})
@@ -207,20 +269,30 @@ def _poll_dms(stream: Stream, source: XSource, owner: str, result: PollResult, m
             if token and exc.status == 400:
                 # The saved pagination token is no longer accepted: start again from the newest event;
                 # whatever we stored already is absorbed by the unique X id.
-                logger.warning("x: stream %s: pagination token refused, restarting the DM walk", stream.pk)
+                logger.warning(
+                    "x: stream %s: pagination token refused, restarting the DM walk",
+                    stream.pk,
+                )
                 cp, token = {}, None
                 continue
             raise
         if "pending" not in cp and page.newest_id:
             cp["pending"] = page.newest_id
-        page.mentions = [m for m in page.mentions if int(m.x_id) > last_seen and m.created_at >= horizon]
+        page.mentions = [
+            m
+            for m in page.mentions
+            if int(m.x_id) > last_seen and m.created_at >= horizon
+        ]
         reached_end = (
             not page.next_token
             or (page.oldest_id is not None and int(page.oldest_id) <= last_seen)
             or (page.oldest_created_at is not None and page.oldest_created_at < horizon)
         )
         if reached_end:
-            update: dict[str, Any] = {"checkpoint": None, "since_id": cp.get("pending") or stream.since_id}
+            update: dict[str, Any] = {
+                "checkpoint": None,
+                "since_id": cp.get("pending") or stream.since_id,
+            }
         else:
             update = {"checkpoint": {**cp, "next_token": page.next_token}}
         _store(stream.pk, owner, page, result, update)
@@ -232,11 +304,17 @@ def _poll_dms(stream: Stream, source: XSource, owner: str, result: PollResult, m
 
 def _finish(stream_id: int, owner: str, **fields: Any) -> None:
     """Write the poll's outcome and release the lease, unless another worker has taken the stream over."""
-    Stream.objects.filter(pk=stream_id, lease_owner=owner).update(lease_owner="", lease_expires_at=None, **fields)
+    Stream.objects.filter(pk=stream_id, lease_owner=owner).update(
+        lease_owner="", lease_expires_at=None, **fields
+    )
 
 
 def poll_stream(
-    stream_id: int, *, owner: str | None = None, max_pages: int | None = None, source: XSource | None = None
+    stream_id: int,
+    *,
+    owner: str | None = None,
+    max_pages: int | None = None,
+    source: XSource | None = None,
 ) -> PollResult:
     """Poll one stream once: fetch every new page (or up to `max_pages`), store it, move the cursor."""
     owner = owner or new_owner()
@@ -252,16 +330,24 @@ def poll_stream(
             _poll_dms(stream, source, owner, result, max_pages)
         else:
             _poll_posts(stream, source, owner, result, max_pages)
-    except LeaseLost as exc:
+    except LeaseLostError as exc:
         logger.warning("x: stream %s: %s; stopping this poll", stream_id, exc)
         result.outcome = Outcome.SKIPPED
         return result
-    except _BudgetUsed:
+    except _PageBudgetUsedError:
         result.outcome = Outcome.PAUSED
-        _finish(stream_id, owner, next_poll_at=timezone.now(), consecutive_failures=0, last_success_at=timezone.now())
+        _finish(
+            stream_id,
+            owner,
+            next_poll_at=timezone.now(),
+            consecutive_failures=0,
+            last_success_at=timezone.now(),
+        )
         return result
-    except RateLimited as exc:
-        logger.info("x: stream %s rate-limited until %s", stream_id, exc.retry_at.isoformat())
+    except RateLimitedError as exc:
+        logger.info(
+            "x: stream %s rate-limited until %s", stream_id, exc.retry_at.isoformat()
+        )
         result.outcome = Outcome.RATE_LIMITED
         _finish(
             stream_id,
@@ -273,7 +359,9 @@ def poll_stream(
         return result
     except TransientError as exc:
         failures = stream.consecutive_failures + 1
-        logger.warning("x: stream %s failed (%s in a row): %s", stream_id, failures, exc.message)
+        logger.warning(
+            "x: stream %s failed (%s in a row): %s", stream_id, failures, exc.message
+        )
         result.outcome, result.error = Outcome.RETRYING, exc.message
         when = timezone.now()
         _finish(
@@ -285,19 +373,35 @@ def poll_stream(
             next_poll_at=when + backoff_delay(failures),
         )
         return result
-    except SourceError as exc:  # PermanentError: retrying cannot help, so stop and say why
+    except (
+        SourceError
+    ) as exc:  # PermanentError: retrying cannot help, so stop and say why
         logger.error("x: stream %s stopped: %s", stream_id, exc.message)
         result.outcome, result.error = Outcome.STOPPED, exc.message
         when = timezone.now()
-        _finish(stream_id, owner, stopped_at=when, last_error=exc.message, last_error_at=when)
+        _finish(
+            stream_id,
+            owner,
+            stopped_at=when,
+            last_error=exc.message,
+            last_error_at=when,
+        )
         return result
     except BaseException:
         # A bug or an interrupt: release the lease now rather than making the stream wait for it to lapse.
         _finish(stream_id, owner)
         raise
     done = timezone.now()
-    rate_limit = Stream.objects.filter(pk=stream_id).values_list("rate_limit_remaining", "rate_limit_reset_at").first()
-    limit = RateLimit(limit=None, remaining=rate_limit[0], reset_at=rate_limit[1]) if rate_limit else None
+    rate_limit = (
+        Stream.objects.filter(pk=stream_id)
+        .values_list("rate_limit_remaining", "rate_limit_reset_at")
+        .first()
+    )
+    limit = (
+        RateLimit(limit=None, remaining=rate_limit[0], reset_at=rate_limit[1])
+        if rate_limit
+        else None
+    )
     _finish(
         stream_id,
         owner,
@@ -311,4 +415,6 @@ def poll_stream(
 
 def resume_stream(stream_id: int) -> None:
     """Clear a stop (after an admin fixed the token or query) so the stream is polled again at once."""
-    Stream.objects.filter(pk=stream_id).update(stopped_at=None, consecutive_failures=0, next_poll_at=timezone.now())
+    Stream.objects.filter(pk=stream_id).update(
+        stopped_at=None, consecutive_failures=0, next_poll_at=timezone.now()
+    )

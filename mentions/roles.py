@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 
 class Role(StrEnum):
@@ -13,9 +13,9 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-def has_role(user: AbstractBaseUser | AnonymousUser, *roles: Role) -> bool:
-    if not user.is_authenticated:
+def has_role(user: User | AnonymousUser, *roles: Role) -> bool:
+    if not isinstance(user, User):
         return False
-    if getattr(user, "is_superuser", False):
+    if user.is_superuser:
         return True
-    return user.groups.filter(name__in=[r.value for r in roles]).exists()  # type: ignore[union-attr]
+    return user.groups.filter(name__in=[r.value for r in roles]).exists()

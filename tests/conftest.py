@@ -20,7 +20,9 @@ def pytest_collection_modifyitems(config, items):
     on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
     has_redis = bool(settings.REDIS_URL)
     for item in items:
-        needs_pg = item.get_closest_marker("postgres") or item.get_closest_marker("integration")
+        needs_pg = item.get_closest_marker("postgres") or item.get_closest_marker(
+            "integration"
+        )
         needs_redis = item.get_closest_marker("integration")
         reason = ""
         if needs_pg and not on_postgres:
@@ -29,7 +31,13 @@ def pytest_collection_modifyitems(config, items):
             reason = "needs Redis (set REDIS_URL)"
         if reason:
             if REQUIRE_SERVICES:
-                item.add_marker(pytest.mark.xfail(reason=f"EARSHOT_REQUIRE_SERVICES=1 but {reason}", strict=True, run=False))
+                item.add_marker(
+                    pytest.mark.xfail(
+                        reason=f"EARSHOT_REQUIRE_SERVICES=1 but {reason}",
+                        strict=True,
+                        run=False,
+                    )
+                )
             else:
                 item.add_marker(pytest.mark.skip(reason=reason))
 
@@ -40,13 +48,19 @@ def _test_settings(settings):
     # Tests do not run collectstatic, so the manifest storage of production has nothing to read.
     settings.STORAGES = {
         **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
     }
 
 
 def _user(username: str, role: str, **extra) -> User:
-    user = User.objects.create_user(username=username, password="password", email=f"{username}@example.com", **extra)
-    user.groups.add(Group.objects.get_or_create(name=role)[0])  # transactional tests flush migration data
+    user = User.objects.create_user(
+        username=username, password="password", email=f"{username}@example.com", **extra
+    )
+    user.groups.add(
+        Group.objects.get_or_create(name=role)[0]
+    )  # transactional tests flush migration data
     return user
 
 
@@ -62,7 +76,9 @@ def manager(db) -> User:
 
 @pytest.fixture
 def admin_user(db) -> User:
-    return _user("charlie", "admin", first_name="Charlie", is_staff=True, is_superuser=True)
+    return _user(
+        "charlie", "admin", first_name="Charlie", is_staff=True, is_superuser=True
+    )
 
 
 @pytest.fixture
@@ -84,9 +100,18 @@ def brand(sandbox_url):
     """A sandbox brand user with user and app tokens, its XAccount and one stream of each kind."""
     from mentions.sandbox import services as sandbox
 
-    for endpoint in ("search", "mentions", "dm_events", "create_post", "create_dm", "users_me"):
+    for endpoint in (
+        "search",
+        "mentions",
+        "dm_events",
+        "create_post",
+        "create_dm",
+        "users_me",
+    ):
         sandbox.set_rate_limit(endpoint, 10_000, 900)
-    user = sandbox.create_user("AcmeSupport", "Acme Support", followers_count=50_000, verified=True)
+    user = sandbox.create_user(
+        "AcmeSupport", "Acme Support", followers_count=50_000, verified=True
+    )
     token = sandbox.issue_user_token(user)
     account = XAccount.objects.create(
         handle=user.username,
@@ -98,9 +123,14 @@ def brand(sandbox_url):
         app_bearer_token=sandbox.issue_app_token("tests"),
     )
     streams = {
-        "mentions": Stream.objects.create(account=account, kind=Stream.Kind.MENTIONS, name="@mentions"),
+        "mentions": Stream.objects.create(
+            account=account, kind=Stream.Kind.MENTIONS, name="@mentions"
+        ),
         "search": Stream.objects.create(
-            account=account, kind=Stream.Kind.SEARCH, name="search", query='(@AcmeSupport OR acme) -is:retweet'
+            account=account,
+            kind=Stream.Kind.SEARCH,
+            name="search",
+            query="(@AcmeSupport OR acme) -is:retweet",
         ),
         "dms": Stream.objects.create(account=account, kind=Stream.Kind.DMS, name="DMs"),
     }

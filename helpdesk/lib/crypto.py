@@ -26,4 +26,6 @@ def decrypt(token: str) -> str:
     try:
         return _current().decrypt(token.encode()).decode()
     except InvalidToken:
-        raise ValueError("cannot decrypt a secret: FIELD_ENCRYPTION_KEY does not match the stored value") from None
+        raise ValueError(
+            "cannot decrypt a secret: FIELD_ENCRYPTION_KEY does not match the stored value"
+        ) from None

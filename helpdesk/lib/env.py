@@ -24,7 +24,9 @@ def env_bool(name: str, default: bool = False) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ImproperlyConfigured(f"{name} must be one of 1/0, true/false, yes/no, on/off; got {raw!r}")
+    raise ImproperlyConfigured(
+        f"{name} must be one of 1/0, true/false, yes/no, on/off; got {raw!r}"
+    )
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
@@ -64,5 +66,7 @@ def env_secret(name: str, default: str = "") -> str:
         try:
             return Path(path).read_text().strip()
         except OSError as exc:
-            raise ImproperlyConfigured(f"{name}_FILE={path!r} cannot be read: {exc}") from None
+            raise ImproperlyConfigured(
+                f"{name}_FILE={path!r} cannot be read: {exc}"
+            ) from None
     return os.environ.get(name, default)

@@ -3,7 +3,7 @@
 An adapter turns a platform's wire format into `SourcePage`s of `InboundMention`s and maps every failure
 into one of three errors, so polling logic never sees a platform's own exception types:
 
-- `RateLimited`: wait until `retry_at`, then resume (the checkpoint keeps the place).
+- `RateLimitedError`: wait until `retry_at`, then resume (the checkpoint keeps the place).
 - `TransientError`: 5xx, timeouts, connection errors; back off exponentially and try again.
 - `PermanentError`: 4xx, usage caps, exhausted credits; retrying cannot help, the stream stops.
 """
@@ -24,8 +24,10 @@ class SourceError(Exception):
         self.status = status
 
 
-class RateLimited(SourceError):
-    def __init__(self, message: str, *, retry_at: datetime, status: int | None = 429) -> None:
+class RateLimitedError(SourceError):
+    def __init__(
+        self, message: str, *, retry_at: datetime, status: int | None = 429
+    ) -> None:
         super().__init__(message, status=status)
         self.retry_at = retry_at
 

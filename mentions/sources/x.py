@@ -5,7 +5,7 @@
   the connect/read timeout tweepy lacks (xapi/README.md §1.2). No monkeypatching.
 - Every call uses `return_type=dict` and our own parsers, so a malformed item is reported by id instead of
   failing the page inside tweepy's model classes.
-- Every failure becomes a `RateLimited`, `TransientError` or `PermanentError` (sources/base.py).
+- Every failure becomes a `RateLimitedError`, `TransientError` or `PermanentError` (sources/base.py).
   `wait_on_rate_limit` stays off: a worker never sleeps inside a task.
 """
 
@@ -31,7 +31,7 @@ from mentions.sources.base import (
     InboundMention,
     PermanentError,
     RateLimit,
-    RateLimited,
+    RateLimitedError,
     SourcePage,
     TransientError,
 )
@@ -56,8 +56,24 @@ TWEET_FIELDS = [
     "edit_history_tweet_ids",
 ]
 EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
-USER_FIELDS = ["id", "name", "username", "description", "public_metrics", "verified", "profile_image_url"]
-DM_EVENT_FIELDS = ["id", "text", "event_type", "created_at", "sender_id", "dm_conversation_id", "attachments"]
+USER_FIELDS = [
+    "id",
+    "name",
+    "username",
+    "description",
+    "public_metrics",
+    "verified",
+    "profile_image_url",
+]
+DM_EVENT_FIELDS = [
+    "id",
+    "text",
+    "event_type",
+    "created_at",
+    "sender_id",
+    "dm_conversation_id",
+    "attachments",
+]
 
 _DIGITS = re.compile(r"^[0-9]{1,19}$")
 
@@ -83,16 +99,34 @@ class XTransportAdapter(HTTPAdapter):
         if self.rewrite and request.url:
             original = urlsplit(request.url)
             request.url = urlunsplit(
-                (self.base.scheme, self.base.netloc, self.base.path + original.path, original.query, "")
+                (
+                    self.base.scheme,
+                    self.base.netloc,
+                    self.base.path + original.path,
+                    original.query,
+                    "",
+                )
             )
             proxies = {}  # environment proxies must never capture loopback traffic
         return super().send(
-            request, stream=stream, timeout=timeout or self.timeout, verify=verify, cert=cert, proxies=proxies
+            request,
+            stream=stream,
+            timeout=timeout or self.timeout,
+            verify=verify,
+            cert=cert,
+            proxies=proxies,
         )
 
 
-def mount_transport(session: requests.Session, *, base_url: str | None = None, timeout: float | None = None) -> None:
-    adapter = XTransportAdapter(base_url or settings.X_API_BASE_URL, timeout or settings.X_API_TIMEOUT)
+def mount_transport(
+    session: requests.Session,
+    *,
+    base_url: str | None = None,
+    timeout: float | None = None,
+) -> None:
+    adapter = XTransportAdapter(
+        base_url or settings.X_API_BASE_URL, timeout or settings.X_API_TIMEOUT
+    )
     session.mount(f"{REAL_API_HOST}/", adapter)
     if adapter.rewrite:
         session.trust_env = False
@@ -141,7 +175,11 @@ def _collect_authors(users: list[Any], needed: set[str], page: SourcePage) -> No
         try:
             author = _author(user)
         except (KeyError, TypeError, ValueError) as exc:
-            logger.warning("x: skipping malformed user %r: %s", user.get("id") if isinstance(user, dict) else user, exc)
+            logger.warning(
+                "x: skipping malformed user %r: %s",
+                user.get("id") if isinstance(user, dict) else user,
+                exc,
+            )
             continue
         by_id[author.x_id] = author
     for x_id in sorted(needed):
@@ -152,17 +190,35 @@ def _item_id(item: Any) -> str:
     return str(item.get("id", "?")) if isinstance(item, dict) else "?"
 
 
-def _summons(item: dict[str, Any], quoted_authors: dict[str, str], brand_id: str, brand_handle: str) -> bool:
+def _summons(
+    item: dict[str, Any],
+    quoted_authors: dict[str, str],
+    brand_id: str,
+    brand_handle: str,
+) -> bool:
     """True when the post @mentions or quotes the brand (the only case X allows an API reply)."""
     handle = brand_handle.casefold()
     for mention in (item.get("entities") or {}).get("mentions") or []:
-        if str(mention.get("id", "")) == brand_id or str(mention.get("username", "")).casefold() == handle:
+        if (
+            str(mention.get("id", "")) == brand_id
+            or str(mention.get("username", "")).casefold() == handle
+        ):
             return True
     for ref in item.get("referenced_tweets") or []:
-        if ref.get("type") == "quoted" and quoted_authors.get(str(ref.get("id"))) == brand_id:
+        if (
+            ref.get("type") == "quoted"
+            and quoted_authors.get(str(ref.get("id"))) == brand_id
+        ):
             return True
     if not item.get("entities"):
-        return re.search(rf"(?<![\w@])@{re.escape(brand_handle)}\b", item.get("text") or "", re.IGNORECASE) is not None
+        return (
+            re.search(
+                rf"(?<![\w@])@{re.escape(brand_handle)}\b",
+                item.get("text") or "",
+                re.IGNORECASE,
+            )
+            is not None
+        )
     return False
 
 
@@ -183,13 +239,19 @@ def _finish(page: SourcePage, payload: dict[str, Any]) -> SourcePage:
 
 
 def parse_posts_page(
-    payload: dict[str, Any], *, brand_id: str, brand_handle: str, always_summoned: bool = False
+    payload: dict[str, Any],
+    *,
+    brand_id: str,
+    brand_handle: str,
+    always_summoned: bool = False,
 ) -> SourcePage:
     """Parse a search or mentions page. The brand's own posts are dropped, not stored."""
     page = SourcePage()
     includes = payload.get("includes") or {}
     quoted_authors = {
-        str(t.get("id")): str(t.get("author_id")) for t in includes.get("tweets") or [] if isinstance(t, dict)
+        str(t.get("id")): str(t.get("author_id"))
+        for t in includes.get("tweets") or []
+        if isinstance(t, dict)
     }
     needed: set[str] = set()
     for item in payload.get("data") or []:
@@ -203,7 +265,12 @@ def parse_posts_page(
             if not isinstance(text, str):
                 raise ValueError("text is not a string")
             in_reply_to = next(
-                (str(r["id"]) for r in item.get("referenced_tweets") or [] if r.get("type") == "replied_to"), ""
+                (
+                    str(r["id"])
+                    for r in item.get("referenced_tweets") or []
+                    if r.get("type") == "replied_to"
+                ),
+                "",
             )
             mention = InboundMention(
                 x_id=x_id,
@@ -214,11 +281,14 @@ def parse_posts_page(
                 author_x_id=author_id,
                 conversation_id=str(item.get("conversation_id") or x_id),
                 in_reply_to_x_id=in_reply_to,
-                summons_brand=always_summoned or _summons(item, quoted_authors, brand_id, brand_handle),
+                summons_brand=always_summoned
+                or _summons(item, quoted_authors, brand_id, brand_handle),
                 raw=item,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            page.bad.append(BadItem(x_id=_item_id(item), reason=f"{type(exc).__name__}: {exc}"))
+            page.bad.append(
+                BadItem(x_id=_item_id(item), reason=f"{type(exc).__name__}: {exc}")
+            )
             continue
         page.mentions.append(mention)
         needed.add(author_id)
@@ -253,14 +323,20 @@ def parse_dm_page(payload: dict[str, Any], *, brand_id: str) -> SourcePage:
                 raw=event,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            page.bad.append(BadItem(x_id=_item_id(event), reason=f"{type(exc).__name__}: {exc}"))
+            page.bad.append(
+                BadItem(x_id=_item_id(event), reason=f"{type(exc).__name__}: {exc}")
+            )
             continue
         page.mentions.append(mention)
         needed.add(sender)
     _collect_authors((payload.get("includes") or {}).get("users") or [], needed, page)
     page = _finish(page, payload)
     # dm_events meta has no newest/oldest ids; derive them from the events themselves.
-    ids = [int(e["id"]) for e in payload.get("data") or [] if isinstance(e, dict) and _DIGITS.match(str(e.get("id")))]
+    ids = [
+        int(e["id"])
+        for e in payload.get("data") or []
+        if isinstance(e, dict) and _DIGITS.match(str(e.get("id")))
+    ]
     if ids:
         page.newest_id, page.oldest_id = str(max(ids)), str(min(ids))
     return page
@@ -281,8 +357,12 @@ def _body(response: requests.Response | None) -> dict[str, Any]:
 
 def _message(exc: tweepy.HTTPException) -> str:
     body = _body(exc.response)
-    parts = list(exc.api_messages) or [str(body.get("detail") or body.get("title") or "")]
-    text = "; ".join(p for p in parts if p) or (exc.response.reason if exc.response is not None else "")
+    parts = list(exc.api_messages) or [
+        str(body.get("detail") or body.get("title") or "")
+    ]
+    text = "; ".join(p for p in parts if p) or (
+        exc.response.reason if exc.response is not None else ""
+    )
     return f"X answered {exc.response.status_code if exc.response is not None else '?'}: {text}"
 
 
@@ -293,10 +373,18 @@ def _rate_limit_from(headers: Any) -> RateLimit | None:
         except (KeyError, TypeError, ValueError):
             return None
 
-    limit, remaining, reset = (num("x-rate-limit-limit"), num("x-rate-limit-remaining"), num("x-rate-limit-reset"))
+    limit, remaining, reset = (
+        num("x-rate-limit-limit"),
+        num("x-rate-limit-remaining"),
+        num("x-rate-limit-reset"),
+    )
     if limit is None and remaining is None and reset is None:
         return None
-    return RateLimit(limit=limit, remaining=remaining, reset_at=datetime.fromtimestamp(reset, UTC) if reset else None)
+    return RateLimit(
+        limit=limit,
+        remaining=remaining,
+        reset_at=datetime.fromtimestamp(reset, UTC) if reset else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -329,13 +417,19 @@ class XSource:
         self._reader = self._client(app_token) if app_token else self._user
 
     def _client(self, token: str) -> tweepy.Client:
-        client = tweepy.Client(bearer_token=token or None, return_type=dict, wait_on_rate_limit=False)
+        client = tweepy.Client(
+            bearer_token=token or None, return_type=dict, wait_on_rate_limit=False
+        )
         mount_transport(client.session, base_url=self.base_url, timeout=self.timeout)
         client.session.hooks["response"].append(self._remember_rate_limit)
         return client
 
-    def _remember_rate_limit(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        self.last_rate_limit = _rate_limit_from(response.headers) or self.last_rate_limit
+    def _remember_rate_limit(
+        self, response: requests.Response, *args: Any, **kwargs: Any
+    ) -> None:
+        self.last_rate_limit = (
+            _rate_limit_from(response.headers) or self.last_rate_limit
+        )
 
     def _call(self, method: Callable[..., Any], /, **params: Any) -> dict[str, Any]:
         self.last_rate_limit = None
@@ -343,16 +437,29 @@ class XSource:
             result = method(**params)
         except tweepy.TooManyRequests as exc:
             body = _body(exc.response)
-            if body.get("title") == "UsageCapExceeded" or str(body.get("type", "")).endswith("/usage-capped"):
-                raise PermanentError(f"X usage cap reached: {body.get('detail') or 'usage capped'}", status=429) from exc
+            if body.get("title") == "UsageCapExceeded" or str(
+                body.get("type", "")
+            ).endswith("/usage-capped"):
+                raise PermanentError(
+                    f"X usage cap reached: {body.get('detail') or 'usage capped'}",
+                    status=429,
+                ) from exc
             reset = exc.reset_time
-            retry_at = datetime.fromtimestamp(reset, UTC) if reset else datetime.now(UTC) + timedelta(minutes=1)
-            raise RateLimited("X rate limit reached", retry_at=retry_at) from exc
+            retry_at = (
+                datetime.fromtimestamp(reset, UTC)
+                if reset
+                else datetime.now(UTC) + timedelta(minutes=1)
+            )
+            raise RateLimitedError("X rate limit reached", retry_at=retry_at) from exc
         except tweepy.TwitterServerError as exc:
-            raise TransientError(_message(exc), status=exc.response.status_code) from exc
+            raise TransientError(
+                _message(exc), status=exc.response.status_code
+            ) from exc
         except tweepy.HTTPException as exc:
             # 400/401/403/404, 402 credits depleted, ...: retrying the same request cannot succeed.
-            raise PermanentError(_message(exc), status=exc.response.status_code) from exc
+            raise PermanentError(
+                _message(exc), status=exc.response.status_code
+            ) from exc
         except requests.exceptions.RequestException as exc:
             raise TransientError(f"Cannot reach X: {exc}") from exc
         except ValueError as exc:  # a 2xx whose body is not JSON
@@ -388,7 +495,9 @@ class XSource:
             user_fields=USER_FIELDS,
             user_auth=False,
         )
-        parsed = parse_posts_page(payload, brand_id=self.brand_id, brand_handle=self.brand_handle)
+        parsed = parse_posts_page(
+            payload, brand_id=self.brand_id, brand_handle=self.brand_handle
+        )
         return self._with_rate_limit(parsed)
 
     def mentions(
@@ -414,11 +523,16 @@ class XSource:
             user_auth=False,
         )
         parsed = parse_posts_page(
-            payload, brand_id=self.brand_id, brand_handle=self.brand_handle, always_summoned=True
+            payload,
+            brand_id=self.brand_id,
+            brand_handle=self.brand_handle,
+            always_summoned=True,
         )
         return self._with_rate_limit(parsed)
 
-    def dm_events(self, *, pagination_token: str | None = None, max_results: int = 100) -> SourcePage:
+    def dm_events(
+        self, *, pagination_token: str | None = None, max_results: int = 100
+    ) -> SourcePage:
         payload = self._call(
             self._user.get_direct_message_events,
             event_types="MessageCreate",
@@ -433,40 +547,66 @@ class XSource:
 
     def create_reply(self, text: str, *, in_reply_to_id: str) -> dict[str, Any]:
         """Post a public reply as the brand; returns X's `data` ({"id", "text"})."""
-        payload = self._call(self._user.create_tweet, text=text, in_reply_to_tweet_id=in_reply_to_id, user_auth=False)
+        payload = self._call(
+            self._user.create_tweet,
+            text=text,
+            in_reply_to_tweet_id=in_reply_to_id,
+            user_auth=False,
+        )
         return dict(payload.get("data") or {})
 
     def create_dm(self, text: str, *, participant_id: str) -> dict[str, Any]:
         """Send a DM as the brand; returns X's `data` ({"dm_conversation_id", "dm_event_id"})."""
         payload = self._call(
-            self._user.create_direct_message, participant_id=participant_id, text=text, user_auth=False
+            self._user.create_direct_message,
+            participant_id=participant_id,
+            text=text,
+            user_auth=False,
         )
         return dict(payload.get("data") or {})
 
     def get_me(self) -> dict[str, Any]:
-        payload = self._call(self._user.get_me, user_fields=USER_FIELDS, user_auth=False)
+        payload = self._call(
+            self._user.get_me, user_fields=USER_FIELDS, user_auth=False
+        )
         return dict(payload.get("data") or {})
 
 
 def refresh_user_token(
-    refresh_token: str, *, client_id: str, client_secret: str = "", base_url: str | None = None
+    refresh_token: str,
+    *,
+    client_id: str,
+    client_secret: str = "",
+    base_url: str | None = None,
 ) -> TokenSet:
     """Exchange a refresh token for a new token set (X rotates the refresh token too)."""
     session = OAuth2Session(client_id=client_id, scope=SCOPES.split())
     mount_transport(session, base_url=base_url)
-    auth = requests.auth.HTTPBasicAuth(client_id, client_secret) if client_secret else None
+    auth = (
+        requests.auth.HTTPBasicAuth(client_id, client_secret) if client_secret else None
+    )
     try:
         token = session.refresh_token(
-            TOKEN_URL, refresh_token=refresh_token, auth=auth, client_id=client_id, include_client_id=auth is None
+            TOKEN_URL,
+            refresh_token=refresh_token,
+            auth=auth,
+            client_id=client_id,
+            include_client_id=auth is None,
         )
     except requests.exceptions.RequestException as exc:
         raise TransientError(f"Cannot reach X to refresh the token: {exc}") from exc
-    except Exception as exc:  # oauthlib raises its own error classes for 4xx token answers
+    except (
+        Exception
+    ) as exc:  # oauthlib raises its own error classes for 4xx token answers
         raise PermanentError(f"X refused the token refresh: {exc}") from exc
     expires_at = token.get("expires_at")
     return TokenSet(
         access_token=str(token["access_token"]),
         refresh_token=str(token.get("refresh_token") or refresh_token),
-        expires_at=datetime.fromtimestamp(float(expires_at), UTC) if expires_at else None,
-        scope=" ".join(token.get("scope") or []) if isinstance(token.get("scope"), list) else str(token.get("scope", "")),
+        expires_at=datetime.fromtimestamp(float(expires_at), UTC)
+        if expires_at
+        else None,
+        scope=" ".join(token.get("scope") or [])
+        if isinstance(token.get("scope"), list)
+        else str(token.get("scope", "")),
     )

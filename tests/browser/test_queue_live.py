@@ -13,7 +13,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PAYLOAD = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 
 
-def test_a_new_mention_appears_in_the_open_queue_without_a_reload(page, live_server, brand, agent):
+def test_a_new_mention_appears_in_the_open_queue_without_a_reload(
+    page, live_server, brand, agent
+):
     login(page, live_server.url, agent.username)
     page.evaluate("window.notReloaded = true")
     customer = sandbox.create_user("grumpy", "Grumpy Customer", followers_count=1200)
@@ -29,7 +31,9 @@ def test_a_new_mention_appears_in_the_open_queue_without_a_reload(page, live_ser
     assert page.console_errors == []
 
 
-def test_hostile_text_and_names_render_as_text_and_never_run(page, live_server, brand, agent):
+def test_hostile_text_and_names_render_as_text_and_never_run(
+    page, live_server, brand, agent
+):
     customer = sandbox.create_user("h4x", PAYLOAD, followers_count=3)
     sandbox.create_post(customer, f"@AcmeSupport {PAYLOAD}")
     polling.poll_stream(brand["streams"]["mentions"].pk)

@@ -16,10 +16,15 @@ SECRET = "user-token-that-must-never-leak"
 
 @pytest.mark.django_db
 def test_tokens_are_encrypted_in_the_database():
-    account = XAccount.objects.create(handle="Acme", x_user_id="42", access_token=SECRET, refresh_token="r-" + SECRET)
+    account = XAccount.objects.create(
+        handle="Acme", x_user_id="42", access_token=SECRET, refresh_token="r-" + SECRET
+    )
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT access_token, refresh_token FROM mentions_xaccount WHERE id = %s", [account.pk])
+        cursor.execute(
+            "SELECT access_token, refresh_token FROM mentions_xaccount WHERE id = %s",
+            [account.pk],
+        )
         stored = cursor.fetchone()
 
     assert SECRET not in stored[0]
@@ -29,7 +34,9 @@ def test_tokens_are_encrypted_in_the_database():
 
 @pytest.mark.django_db
 def test_a_value_encrypted_with_another_key_fails_loudly_instead_of_leaking(settings):
-    account = XAccount.objects.create(handle="Acme", x_user_id="42", access_token=SECRET)
+    account = XAccount.objects.create(
+        handle="Acme", x_user_id="42", access_token=SECRET
+    )
     settings.FIELD_ENCRYPTION_KEYS = ["x2Q8ZCw1Tf9mY7kP4nV6bR3sL0aD5gH8jK1qW9eR2tY="]
 
     with pytest.raises(ValueError, match="FIELD_ENCRYPTION_KEY"):
@@ -38,22 +45,34 @@ def test_a_value_encrypted_with_another_key_fails_loudly_instead_of_leaking(sett
 
 @pytest.mark.django_db
 def test_the_admin_never_renders_a_token(client, admin_user):
-    account = XAccount.objects.create(handle="Acme", x_user_id="42", access_token=SECRET, app_bearer_token=SECRET)
+    account = XAccount.objects.create(
+        handle="Acme", x_user_id="42", access_token=SECRET, app_bearer_token=SECRET
+    )
     client.force_login(admin_user)
 
-    content = client.get(f"/admin/mentions/xaccount/{account.pk}/change/").content.decode()
+    content = client.get(
+        f"/admin/mentions/xaccount/{account.pk}/change/"
+    ).content.decode()
 
     assert SECRET not in content
 
 
 @pytest.mark.django_db
 def test_saving_the_admin_form_with_blank_tokens_keeps_them(client, admin_user):
-    account = XAccount.objects.create(handle="Acme", x_user_id="42", access_token=SECRET)
+    account = XAccount.objects.create(
+        handle="Acme", x_user_id="42", access_token=SECRET
+    )
     client.force_login(admin_user)
 
     response = client.post(
         f"/admin/mentions/xaccount/{account.pk}/change/",
-        {"handle": "AcmeHelp", "x_user_id": "42", "display_name": "", "scopes": "", "is_active": "on"},
+        {
+            "handle": "AcmeHelp",
+            "x_user_id": "42",
+            "display_name": "",
+            "scopes": "",
+            "is_active": "on",
+        },
     )
 
     assert response.status_code == 302

@@ -21,15 +21,28 @@ def account():
 
 @pytest.fixture
 def stream(account):
-    return Stream.objects.create(account=account, kind=Stream.Kind.MENTIONS, name="@mentions")
+    return Stream.objects.create(
+        account=account, kind=Stream.Kind.MENTIONS, name="@mentions"
+    )
 
 
-def make_mention(account, stream, n: int, *, text: str = "my order is late", name: str = "Jo") -> Mention:
-    author, _ = Author.objects.get_or_create(x_id=str(1000 + n), defaults={"handle": f"user{n}", "name": name})
+def make_mention(
+    account, stream, n: int, *, text: str = "my order is late", name: str = "Jo"
+) -> Mention:
+    author, _ = Author.objects.get_or_create(
+        x_id=str(1000 + n), defaults={"handle": f"user{n}", "name": name}
+    )
     created = timezone.now() - timedelta(minutes=n)
-    thread = Thread.objects.create(conversation_id=str(5000 + n), author=author, created_at=created)
+    thread = Thread.objects.create(
+        conversation_id=str(5000 + n), author=author, created_at=created
+    )
     mention = Mention.objects.create(
-        x_id=str(9000 + n), account=account, author=author, thread=thread, text=text, created_at=created,
+        x_id=str(9000 + n),
+        account=account,
+        author=author,
+        thread=thread,
+        text=text,
+        created_at=created,
         conversation_id=str(5000 + n),
     )
     MentionStream.objects.create(mention=mention, stream=stream)
@@ -81,16 +94,22 @@ def test_the_mention_page_escapes_text_and_names(agent_client, account, stream):
 def test_the_live_poll_answers_204_when_nothing_arrived(agent_client, account, stream):
     mention = make_mention(account, stream, 1)
 
-    response = agent_client.get(f"/mentions/new/?after={mention.pk}", headers={"HX-Request": "true"})
+    response = agent_client.get(
+        f"/mentions/new/?after={mention.pk}", headers={"HX-Request": "true"}
+    )
 
     assert response.status_code == 204
 
 
-def test_the_live_poll_returns_only_the_table_fragment_with_new_mentions(agent_client, account, stream):
+def test_the_live_poll_returns_only_the_table_fragment_with_new_mentions(
+    agent_client, account, stream
+):
     first = make_mention(account, stream, 2)
     make_mention(account, stream, 1, text="brand new complaint")
 
-    response = agent_client.get(f"/mentions/new/?after={first.pk}", headers={"HX-Request": "true"})
+    response = agent_client.get(
+        f"/mentions/new/?after={first.pk}", headers={"HX-Request": "true"}
+    )
 
     content = response.content.decode()
     assert response.status_code == 200
@@ -99,7 +118,9 @@ def test_the_live_poll_returns_only_the_table_fragment_with_new_mentions(agent_c
     assert "<html" not in content
 
 
-def test_the_queue_query_count_does_not_grow_with_rows(agent_client, account, stream, django_assert_max_num_queries):
+def test_the_queue_query_count_does_not_grow_with_rows(
+    agent_client, account, stream, django_assert_max_num_queries
+):
     for n in range(3):
         make_mention(account, stream, n)
     with django_assert_max_num_queries(8) as few:
@@ -114,7 +135,9 @@ def test_the_queue_query_count_does_not_grow_with_rows(agent_client, account, st
 
 
 def test_the_stream_list_shows_each_streams_state(agent_client, account, stream):
-    Stream.objects.filter(pk=stream.pk).update(stopped_at=timezone.now(), last_error="X answered 401: Unauthorized")
+    Stream.objects.filter(pk=stream.pk).update(
+        stopped_at=timezone.now(), last_error="X answered 401: Unauthorized"
+    )
 
     content = agent_client.get("/mentions/streams/").content.decode()
 

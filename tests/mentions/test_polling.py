@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from mentions import polling
-from mentions.models import Author, Mention, MentionStream, Stream, Thread
+from mentions.models import Mention, MentionStream, Stream, Thread
 from mentions.polling import Outcome
 from mentions.sandbox import services as sandbox
 
@@ -18,13 +18,21 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _customers(count: int):
-    return [sandbox.create_user(f"customer{i}", f"Customer {i}", followers_count=10 * i) for i in range(count)]
+    return [
+        sandbox.create_user(f"customer{i}", f"Customer {i}", followers_count=10 * i)
+        for i in range(count)
+    ]
 
 
 def _post_many(brand_user, count: int, *, customers=None, mention=True):
     customers = customers or _customers(10)
     handle = f"@{brand_user.username} " if mention else "acme "
-    return [sandbox.create_post(customers[i % len(customers)], f"{handle}problem number {i}") for i in range(count)]
+    return [
+        sandbox.create_post(
+            customers[i % len(customers)], f"{handle}problem number {i}"
+        )
+        for i in range(count)
+    ]
 
 
 def _poll_until_done(stream: Stream, **kwargs) -> list[polling.PollResult]:
@@ -34,7 +42,9 @@ def _poll_until_done(stream: Stream, **kwargs) -> list[polling.PollResult]:
         results.append(result)
         if result.outcome == Outcome.DONE:
             return results
-        Stream.objects.filter(pk=stream.pk).update(lease_owner="", lease_expires_at=None)
+        Stream.objects.filter(pk=stream.pk).update(
+            lease_owner="", lease_expires_at=None
+        )
     raise AssertionError(f"poll never finished: {results}")
 
 
@@ -83,13 +93,21 @@ def test_it_groups_consecutive_posts_of_one_customer_into_a_thread(brand):
     stream = brand["streams"]["mentions"]
     alice, bob = _customers(2)
     root = sandbox.create_post(alice, "@AcmeSupport my parcel never arrived")
-    ours = sandbox.create_post(brand["user"], "@customer0 sorry! Could you DM us the order number?", in_reply_to=root)
-    follow_up = sandbox.create_post(alice, "@AcmeSupport done, sent it", in_reply_to=ours)
+    ours = sandbox.create_post(
+        brand["user"],
+        "@customer0 sorry! Could you DM us the order number?",
+        in_reply_to=root,
+    )
+    follow_up = sandbox.create_post(
+        alice, "@AcmeSupport done, sent it", in_reply_to=ours
+    )
     other = sandbox.create_post(bob, "@AcmeSupport same here", in_reply_to=root)
 
     polling.poll_stream(stream.pk)
 
-    assert not Mention.objects.filter(x_id=ours.x_id).exists()  # the brand's own post is not a mention
+    assert not Mention.objects.filter(
+        x_id=ours.x_id
+    ).exists()  # the brand's own post is not a mention
     alice_thread = Mention.objects.get(x_id=root.x_id).thread
     assert Mention.objects.get(x_id=follow_up.x_id).thread == alice_thread
     assert Mention.objects.get(x_id=other.x_id).thread != alice_thread
@@ -108,7 +126,9 @@ def test_it_ingests_customer_dms_and_drops_the_brands_own(brand):
     result = polling.poll_stream(stream.pk)
 
     assert result.created == 1
-    assert sorted(Mention.objects.values_list("x_id", flat=True)) == sorted([first.x_id, second.x_id])
+    assert sorted(Mention.objects.values_list("x_id", flat=True)) == sorted(
+        [first.x_id, second.x_id]
+    )
     dm = Mention.objects.get(x_id=second.x_id)
     assert dm.kind == Mention.Kind.DM
     assert dm.thread == Mention.objects.get(x_id=first.x_id).thread
@@ -130,14 +150,19 @@ def test_a_new_search_stream_backfills_seven_days_with_progress(brand):
     customers = _customers(5)
     now = timezone.now()
     for i in range(300):
-        sandbox.create_post(customers[i % 5], f"acme order {i}", created_at=now - timedelta(days=6, hours=20) + timedelta(minutes=32 * i))
+        sandbox.create_post(
+            customers[i % 5],
+            f"acme order {i}",
+            created_at=now - timedelta(days=6, hours=20) + timedelta(minutes=32 * i),
+        )
 
     first = polling.poll_stream(stream.pk, max_pages=1)
 
     assert first.outcome == Outcome.PAUSED
     stream.refresh_from_db()
     progress = stream.backfill_progress()
-    assert progress is not None and 0 < progress < 1
+    assert progress is not None
+    assert 0 < progress < 1
     assert stream.state == "backfilling"
     _poll_until_done(stream)
     stream.refresh_from_db()
@@ -147,7 +172,9 @@ def test_a_new_search_stream_backfills_seven_days_with_progress(brand):
 
 
 @pytest.mark.parametrize("failing_call", [1, 2, 3])
-def test_a_poll_interrupted_after_page_k_resumes_without_loss_or_duplicates(brand, failing_call):
+def test_a_poll_interrupted_after_page_k_resumes_without_loss_or_duplicates(
+    brand, failing_call
+):
     stream = brand["streams"]["mentions"]
     _post_many(brand["user"], 420)
     sandbox.add_fault("mentions", "server_error", after=failing_call, count=1)
@@ -196,7 +223,11 @@ def test_a_server_error_backs_off_and_recovers(brand):
     second_delay = stream.next_poll_at - timezone.now()
     third = polling.poll_stream(stream.pk)
 
-    assert (first.outcome, second.outcome, third.outcome) == (Outcome.RETRYING, Outcome.RETRYING, Outcome.DONE)
+    assert (first.outcome, second.outcome, third.outcome) == (
+        Outcome.RETRYING,
+        Outcome.RETRYING,
+        Outcome.DONE,
+    )
     assert timedelta(seconds=3) < first_delay < second_delay
     assert "500" in first.error or "503" in first.error
     stream.refresh_from_db()
@@ -227,9 +258,13 @@ def test_a_stopped_stream_is_not_dispatched_until_resumed(brand):
     sandbox.add_fault("mentions", "unauthorized")
     polling.poll_stream(stream.pk)
 
-    assert stream.pk not in polling.dispatch_due_streams(now=timezone.now() + timedelta(hours=1))
+    assert stream.pk not in polling.dispatch_due_streams(
+        now=timezone.now() + timedelta(hours=1)
+    )
     polling.resume_stream(stream.pk)
-    assert stream.pk in polling.dispatch_due_streams(now=timezone.now() + timedelta(seconds=1))
+    assert stream.pk in polling.dispatch_due_streams(
+        now=timezone.now() + timedelta(seconds=1)
+    )
 
 
 def test_partial_errors_in_a_200_keep_the_good_posts(brand):

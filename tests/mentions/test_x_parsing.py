@@ -22,13 +22,21 @@ def _page():
 def test_it_keeps_the_well_formed_posts():
     page = _page()
 
-    assert [m.x_id for m in page.mentions] == ["1800000000000000001", "1800000000000000006", "1800000000000000007"]
+    assert [m.x_id for m in page.mentions] == [
+        "1800000000000000001",
+        "1800000000000000006",
+        "1800000000000000007",
+    ]
 
 
 def test_it_reports_malformed_posts_by_id():
     page = _page()
 
-    assert {bad.x_id for bad in page.bad} == {"1800000000000000002", "1800000000000000003", "1800000000000000004"}
+    assert {bad.x_id for bad in page.bad} == {
+        "1800000000000000002",
+        "1800000000000000003",
+        "1800000000000000004",
+    }
 
 
 def test_it_logs_each_malformed_post_with_its_id(caplog):
@@ -49,14 +57,22 @@ def test_it_drops_the_brands_own_posts():
 def test_it_detects_posts_that_mention_or_quote_the_brand():
     summons = {m.x_id: m.summons_brand for m in _page().mentions}
 
-    assert summons == {"1800000000000000001": True, "1800000000000000006": False, "1800000000000000007": True}
+    assert summons == {
+        "1800000000000000001": True,
+        "1800000000000000006": False,
+        "1800000000000000007": True,
+    }
 
 
 def test_it_keeps_partial_errors_and_the_cursor_fields():
     page = _page()
 
     assert len(page.partial_errors) == 1
-    assert (page.newest_id, page.oldest_id, page.next_token) == ("1800000000000000007", "1800000000000000001", "abc")
+    assert (page.newest_id, page.oldest_id, page.next_token) == (
+        "1800000000000000007",
+        "1800000000000000001",
+        "abc",
+    )
 
 
 def test_it_keeps_author_names_verbatim_for_the_templates_to_escape():
@@ -69,7 +85,14 @@ def test_it_keeps_author_names_verbatim_for_the_templates_to_escape():
 
 def test_a_missing_user_profile_gives_a_placeholder_that_never_overwrites():
     payload = {
-        "data": [{"id": "9", "text": "hi", "created_at": "2026-01-01T00:00:00.000Z", "author_id": "77"}],
+        "data": [
+            {
+                "id": "9",
+                "text": "hi",
+                "created_at": "2026-01-01T00:00:00.000Z",
+                "author_id": "77",
+            }
+        ],
         "meta": {"result_count": 1, "newest_id": "9", "oldest_id": "9"},
     }
 
@@ -78,7 +101,14 @@ def test_a_missing_user_profile_gives_a_placeholder_that_never_overwrites():
     assert [(a.x_id, a.complete) for a in page.authors] == [("77", False)]
 
 
-@pytest.mark.parametrize("value", ["2026-11-20T10:00:00.000Z", "2026-11-20T10:00:00Z", "2026-11-20T11:00:00.000+01:00"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-11-20T10:00:00.000Z",
+        "2026-11-20T10:00:00Z",
+        "2026-11-20T11:00:00.000+01:00",
+    ],
+)
 def test_it_parses_x_times_to_utc(value):
     assert parse_x_time(value) == datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
@@ -92,11 +122,27 @@ def test_it_refuses_times_without_a_zone_or_not_times_at_all(value):
 def test_dm_pages_drop_the_brands_messages_and_derive_the_cursor():
     payload = {
         "data": [
-            {"id": "30", "event_type": "MessageCreate", "text": "we replied", "sender_id": "42",
-             "dm_conversation_id": "42-77", "created_at": "2026-11-20T10:02:00.000Z"},
-            {"id": "20", "event_type": "MessageCreate", "text": "help", "sender_id": "77",
-             "dm_conversation_id": "42-77", "created_at": "2026-11-20T10:01:00.000Z"},
-            {"id": "10", "event_type": "ParticipantsJoin", "created_at": "2026-11-20T10:00:00.000Z"},
+            {
+                "id": "30",
+                "event_type": "MessageCreate",
+                "text": "we replied",
+                "sender_id": "42",
+                "dm_conversation_id": "42-77",
+                "created_at": "2026-11-20T10:02:00.000Z",
+            },
+            {
+                "id": "20",
+                "event_type": "MessageCreate",
+                "text": "help",
+                "sender_id": "77",
+                "dm_conversation_id": "42-77",
+                "created_at": "2026-11-20T10:01:00.000Z",
+            },
+            {
+                "id": "10",
+                "event_type": "ParticipantsJoin",
+                "created_at": "2026-11-20T10:00:00.000Z",
+            },
         ],
         "includes": {"users": [{"id": "77", "name": "Kim", "username": "kim"}]},
         "meta": {"result_count": 3},

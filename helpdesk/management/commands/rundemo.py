@@ -22,8 +22,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--rate", type=float, default=0.3, help="Generated customer posts per second.")
-        parser.add_argument("--no-traffic", action="store_true", help="Do not start the traffic generator.")
+        parser.add_argument(
+            "--rate",
+            type=float,
+            default=0.3,
+            help="Generated customer posts per second.",
+        )
+        parser.add_argument(
+            "--no-traffic",
+            action="store_true",
+            help="Do not start the traffic generator.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
@@ -31,19 +40,68 @@ class Command(BaseCommand):
         port = options["port"]
         python = sys.executable
         base = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "X_API_BASE_URL": os.environ.get("X_API_BASE_URL", f"{base}/xsandbox")}
+        env = {
+            **os.environ,
+            "X_API_BASE_URL": os.environ.get("X_API_BASE_URL", f"{base}/xsandbox"),
+        }
         commands = {
-            "web": [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-            "worker": [python, "-m", "celery", "-A", "helpdesk", "worker", "-Q", "poll,delivery,sla,default",
-                       "--concurrency", "2", "--loglevel", "INFO"],
-            "beat": [python, "-m", "celery", "-A", "helpdesk", "beat", "--loglevel", "INFO"],
+            "web": [
+                python,
+                "manage.py",
+                "runserver",
+                f"127.0.0.1:{port}",
+                "--noreload",
+            ],
+            "worker": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "helpdesk",
+                "worker",
+                "-Q",
+                "poll,delivery,sla,default",
+                "--concurrency",
+                "2",
+                "--loglevel",
+                "INFO",
+            ],
+            "beat": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "helpdesk",
+                "beat",
+                "--loglevel",
+                "INFO",
+            ],
         }
         if not options["no_traffic"]:
-            commands["traffic"] = [python, "manage.py", "sandboxtraffic", "--brand", "EarshotDemo",
-                                   "--rate", str(options["rate"]), "--burst-every", "90", "--burst-size", "12"]
-        processes = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}  # noqa: S603
-        self.stdout.write(self.style.SUCCESS(f"\nEarshot is running at {base}/  (Ctrl-C stops everything)"))
-        self.stdout.write("Log in with the users printed above; the queue fills within a minute.\n")
+            commands["traffic"] = [
+                python,
+                "manage.py",
+                "sandboxtraffic",
+                "--brand",
+                "EarshotDemo",
+                "--rate",
+                str(options["rate"]),
+                "--burst-every",
+                "90",
+                "--burst-size",
+                "12",
+            ]
+        processes = {
+            name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()
+        }  # noqa: S603
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nEarshot is running at {base}/  (Ctrl-C stops everything)"
+            )
+        )
+        self.stdout.write(
+            "Log in with the users printed above; the queue fills within a minute.\n"
+        )
         try:
             while all(p.poll() is None for p in processes.values()):
                 time.sleep(0.5)

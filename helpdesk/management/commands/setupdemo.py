@@ -28,12 +28,18 @@ class Command(BaseCommand):
     help = "Create demo users, a sandbox brand account (@EarshotDemo) and its mentions, search and DM streams."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--brand", default="EarshotDemo", help="The sandbox brand's handle.")
-        parser.add_argument("--password", default="", help="Use this password for every demo user.")
+        parser.add_argument(
+            "--brand", default="EarshotDemo", help="The sandbox brand's handle."
+        )
+        parser.add_argument(
+            "--password", default="", help="Use this password for every demo user."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.XSANDBOX_ENABLED:
-            raise CommandError("The demo needs the sandbox X API: set XSANDBOX_ENABLED=1.")
+            raise CommandError(
+                "The demo needs the sandbox X API: set XSANDBOX_ENABLED=1."
+            )
         from mentions.sandbox import services as sandbox
 
         brand_handle: str = options["brand"]
@@ -41,7 +47,9 @@ class Command(BaseCommand):
             logins = []
             for username, role, first_name, is_admin in DEMO_USERS:
                 password = options["password"] or secrets.token_urlsafe(9)
-                user, _ = User.objects.get_or_create(username=username, defaults={"first_name": first_name})
+                user, _ = User.objects.get_or_create(
+                    username=username, defaults={"first_name": first_name}
+                )
                 user.set_password(password)
                 user.is_staff = user.is_superuser = is_admin
                 user.email = f"{username}@example.com"
@@ -51,9 +59,15 @@ class Command(BaseCommand):
             team, _ = Team.objects.get_or_create(name="Social care")
             team.members.add(*User.objects.filter(username__in=["agent", "manager"]))
 
-            sandbox.set_rate_limit("dm_events", 300, 900)  # the real 15/15 min would make the demo DMs slow
-            brand = sandbox.get_or_create_user(brand_handle, "Earshot Demo", followers_count=48_200, verified=True)
-            client = sandbox.create_oauth_client(settings.X_CLIENT_ID or "earshot-demo", settings.X_CLIENT_SECRET)
+            sandbox.set_rate_limit(
+                "dm_events", 300, 900
+            )  # the real 15/15 min would make the demo DMs slow
+            brand = sandbox.get_or_create_user(
+                brand_handle, "Earshot Demo", followers_count=48_200, verified=True
+            )
+            client = sandbox.create_oauth_client(
+                settings.X_CLIENT_ID or "earshot-demo", settings.X_CLIENT_SECRET
+            )
             token = sandbox.issue_user_token(brand, client=client)
             account, _ = XAccount.objects.update_or_create(
                 x_user_id=brand.x_id,
@@ -70,7 +84,12 @@ class Command(BaseCommand):
             now = timezone.now()
             streams = [
                 (Stream.Kind.MENTIONS, "@mentions", "", 10),
-                (Stream.Kind.SEARCH, "Brand search", f'(@{brand.username} OR "earshot demo" OR earshot) -is:retweet -from:{brand.username}', 15),
+                (
+                    Stream.Kind.SEARCH,
+                    "Brand search",
+                    f'(@{brand.username} OR "earshot demo" OR earshot) -is:retweet -from:{brand.username}',
+                    15,
+                ),
                 (Stream.Kind.DMS, "Direct messages", "", 10),
             ]
             for kind, name, query, interval in streams:
@@ -78,8 +97,17 @@ class Command(BaseCommand):
                     account=account,
                     kind=kind,
                     name=name,
-                    defaults={"query": query, "team": team, "poll_interval_seconds": interval, "next_poll_at": now},
+                    defaults={
+                        "query": query,
+                        "team": team,
+                        "poll_interval_seconds": interval,
+                        "next_poll_at": now,
+                    },
                 )
-        self.stdout.write(self.style.SUCCESS(f"Demo brand @{brand.username} with {len(streams)} streams is ready."))
-        for username, password, role in logins:
-            self.stdout.write(f"  login {username:<8} password {password:<14} ({role})")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo brand @{brand.username} with {len(streams)} streams is ready."
+            )
+        )
+        for username, password, role_name in logins:
+            self.stdout.write(f"  login {username:<8} password {password:<14} ({role_name})")

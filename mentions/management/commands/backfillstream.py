@@ -16,7 +16,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("stream_id", type=int)
-        parser.add_argument("--restart", action="store_true", help="Forget the cursor and backfill again.")
+        parser.add_argument(
+            "--restart",
+            action="store_true",
+            help="Forget the cursor and backfill again.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -24,9 +28,16 @@ class Command(BaseCommand):
         except Stream.DoesNotExist:
             raise CommandError(f"There is no stream {options['stream_id']}.") from None
         if options["restart"]:
-            Stream.objects.filter(pk=stream.pk).update(since_id="", checkpoint=None, backfill_completed_at=None)
+            Stream.objects.filter(pk=stream.pk).update(
+                since_id="", checkpoint=None, backfill_completed_at=None
+            )
         total = 0
-        with tqdm(total=100, unit="%", desc=stream.name, bar_format="{l_bar}{bar}| {n:.0f}% {postfix}") as bar:
+        with tqdm(
+            total=100,
+            unit="%",
+            desc=stream.name,
+            bar_format="{l_bar}{bar}| {n:.0f}% {postfix}",
+        ) as bar:
             while True:
                 result = polling.poll_stream(stream.pk, max_pages=1)
                 total += result.created
@@ -37,9 +48,17 @@ class Command(BaseCommand):
                 bar.refresh()
                 if result.outcome == polling.Outcome.PAUSED:
                     continue
-                if result.outcome in (polling.Outcome.RATE_LIMITED, polling.Outcome.RETRYING, polling.Outcome.SKIPPED):
-                    wait = max(1.0, (stream.next_poll_at - timezone.now()).total_seconds())
-                    bar.set_postfix_str(f"{total} new, {result.outcome}: waiting {wait:.0f}s")
+                if result.outcome in (
+                    polling.Outcome.RATE_LIMITED,
+                    polling.Outcome.RETRYING,
+                    polling.Outcome.SKIPPED,
+                ):
+                    wait = max(
+                        1.0, (stream.next_poll_at - timezone.now()).total_seconds()
+                    )
+                    bar.set_postfix_str(
+                        f"{total} new, {result.outcome}: waiting {wait:.0f}s"
+                    )
                     time.sleep(wait)
                     continue
                 break

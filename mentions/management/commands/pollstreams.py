@@ -13,15 +13,32 @@ class Command(BaseCommand):
     help = "Run one polling round: poll every due stream (or the given ones) once, in this process."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--stream", type=int, action="append", dest="streams", help="Poll this stream id.")
-        parser.add_argument("--all", action="store_true", help="Poll every enabled stream, due or not.")
-        parser.add_argument("--max-pages", type=int, default=None, help="Stop each poll after this many pages.")
+        parser.add_argument(
+            "--stream",
+            type=int,
+            action="append",
+            dest="streams",
+            help="Poll this stream id.",
+        )
+        parser.add_argument(
+            "--all", action="store_true", help="Poll every enabled stream, due or not."
+        )
+        parser.add_argument(
+            "--max-pages",
+            type=int,
+            default=None,
+            help="Stop each poll after this many pages.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["streams"]:
             stream_ids = list(options["streams"])
         elif options["all"]:
-            stream_ids = list(Stream.objects.filter(enabled=True, stopped_at__isnull=True).values_list("id", flat=True))
+            stream_ids = list(
+                Stream.objects.filter(
+                    enabled=True, stopped_at__isnull=True
+                ).values_list("id", flat=True)
+            )
         else:
             stream_ids = polling.dispatch_due_streams(now=timezone.now())
         if not stream_ids:
