@@ -94,7 +94,7 @@ FOREIGN = [
     ("pt", "{at} meu pedido {order} ainda não chegou, alguém pode ajudar?"),
     ("pt", "{at} fui cobrado duas vezes, preciso do reembolso"),
     ("ja", "{at} 注文{order}がまだ届きません。確認してください。"),
-    ("ja", "{at} アプリがすぐに落ちます。どうすればいいですか？"),
+    ("ja", "{at} アプリがすぐに落ちます。どうすればいいですか?"),
 ]
 DMS = [
     "Hi, my order {order} hasn't arrived. My email is {email}.",

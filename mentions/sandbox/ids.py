@@ -37,12 +37,12 @@ def snowflake_time(snowflake: int) -> datetime:
 
 
 def _max_id_in(
-    model: type[models.Model], field: str, low: int, high: int
+    model: type[SandboxPost] | type[SandboxDMEvent], low: int, high: int
 ) -> int | None:
-    found = model.objects.filter(
-        **{f"{field}__gte": low, f"{field}__lt": high}
-    ).aggregate(m=models.Max(field))
-    return found["m"]
+    found: int | None = model.objects.filter(id__gte=low, id__lt=high).aggregate(
+        m=models.Max("id")
+    )["m"]
+    return found
 
 
 def next_id(created_at: datetime, *, now: datetime) -> int:
@@ -55,8 +55,8 @@ def next_id(created_at: datetime, *, now: datetime) -> int:
         if created_at < now - BACKDATED_AFTER:
             high = base + (1 << SEQUENCE_BITS)
             taken = [
-                _max_id_in(SandboxPost, "id", base, high),
-                _max_id_in(SandboxDMEvent, "id", base, high),
+                _max_id_in(SandboxPost, base, high),
+                _max_id_in(SandboxDMEvent, base, high),
             ]
             highest = max((t for t in taken if t is not None), default=None)
             return base if highest is None else highest + 1

@@ -111,8 +111,8 @@ def create_post(
     author: SandboxUser,
     text: str,
     *,
-    in_reply_to: SandboxPost | str | None = None,
-    quote_of: SandboxPost | str | None = None,
+    in_reply_to: SandboxPost | str | int | None = None,
+    quote_of: SandboxPost | str | int | None = None,
     lang: str | None = None,
     created_at: datetime | None = None,
 ) -> SandboxPost:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Max, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -35,7 +35,7 @@ CONVERSATIONS_SHOWN = 8
 
 
 class HtmxHttpRequest(HttpRequest):
-    user: AbstractBaseUser | AnonymousUser
+    user: User | AnonymousUser
     htmx: HtmxDetails
 
 

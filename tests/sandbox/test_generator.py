@@ -9,10 +9,12 @@ from django.core.management import call_command
 from mentions.sandbox import generator, services
 from mentions.sandbox.models import SandboxDMEvent, SandboxPost
 
+THREADS = (generator.ThreadCandidate(42, "jane"),)
 
-def _plan(seed, n=300, threads=(generator.ThreadCandidate(42, "jane"),)):
+
+def _plan(seed, n=300):
     rng = random.Random(seed)
-    return [generator.plan_item(rng, "AcmeHelp", threads=threads) for _ in range(n)]
+    return [generator.plan_item(rng, "AcmeHelp", threads=THREADS) for _ in range(n)]
 
 
 def test_it_is_reproducible_with_a_seed():

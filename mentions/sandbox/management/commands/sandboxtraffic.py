@@ -51,7 +51,7 @@ class Command(BaseCommand):
             )
         if options["rate"] <= 0:
             raise CommandError("--rate must be positive.")
-        rng = random.Random(options["seed"])
+        rng = random.Random(options["seed"])  # noqa: S311 - fake traffic, reproducible by seed
         started = time.monotonic()
         next_burst = (
             started + options["burst_every"] if options["burst_every"] else None
