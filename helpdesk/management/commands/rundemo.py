@@ -17,6 +17,10 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Migrate, create the demo data, then run web + worker + beat + traffic generator until Ctrl-C."
 
@@ -91,9 +95,13 @@ class Command(BaseCommand):
                 "--burst-size",
                 "12",
             ]
+        # `kill`, a closed terminal or a supervisor's SIGTERM stop the children too, as Ctrl-C does.
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        signal.signal(signal.SIGHUP, _raise_keyboard_interrupt)
         processes = {
-            name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()
-        }  # noqa: S603
+            name: subprocess.Popen(cmd, env=env)  # noqa: S603 - our own fixed commands
+            for name, cmd in commands.items()
+        }
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nEarshot is running at {base}/  (Ctrl-C stops everything)"

@@ -110,4 +110,6 @@ class Command(BaseCommand):
             )
         )
         for username, password, role_name in logins:
-            self.stdout.write(f"  login {username:<8} password {password:<14} ({role_name})")
+            self.stdout.write(
+                f"  login {username:<8} password {password:<14} ({role_name})"
+            )
