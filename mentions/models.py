@@ -286,7 +286,12 @@ class Mention(models.Model):
 
     @property
     def detection_lag(self) -> timedelta:
+        """How long X took to show us the post (post time -> ingested); never part of response times."""
         return self.ingested_at - self.created_at
+
+    @property
+    def detection_lag_seconds(self) -> float:
+        return self.detection_lag.total_seconds()
 
     def x_url(self) -> str:
         if self.kind == self.Kind.DM:
