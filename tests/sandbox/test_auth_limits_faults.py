@@ -219,13 +219,15 @@ def test_it_injects_server_errors_for_count_calls(app_client, transactional_db):
 
 
 def test_it_injects_a_slow_response_that_trips_client_timeouts(mount, transactional_db):
-    services.add_fault("users_me", "slow", delay_seconds=1.0)
+    services.add_fault("users_me", "slow", delay_seconds=0.6)
     brand = services.create_user("slowbrand", "Slow")
     client = tweepy.Client(bearer_token=services.issue_user_token(brand).access_token)
-    mount(client.session, timeout=0.3)
+    mount(client.session, timeout=0.2)
 
     with pytest.raises(requests.exceptions.ReadTimeout):
         client.get_me(user_auth=False)
+    # Let the abandoned request finish before the test database is flushed under it.
+    time.sleep(0.6)
 
 
 def test_it_injects_unauthorized(brand_client, transactional_db):
