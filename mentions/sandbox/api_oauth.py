@@ -18,7 +18,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from mentions.sandbox import faults, services
+from mentions.sandbox import faults, ratelimit, services
 from mentions.sandbox.endpoint import API_VERSION, json_response
 from mentions.sandbox.models import SandboxAuthCode, SandboxOAuthClient, SandboxUser
 from mentions.sandbox.problems import ApiError, JsonDict
@@ -100,6 +100,7 @@ def _exchange_code(
 @csrf_exempt
 def token(request: HttpRequest) -> HttpResponse:
     headers = {"api-version": API_VERSION, "Cache-Control": "no-store"}
+    headers |= ratelimit.unmetered_headers("oauth2_token", now=timezone.now())
     try:
         if request.method != "POST":
             raise _oauth_error(405, "invalid_request", "Use POST.")
@@ -137,7 +138,9 @@ def token(request: HttpRequest) -> HttpResponse:
 @login_not_required
 @csrf_exempt
 def revoke(request: HttpRequest) -> HttpResponse:
-    headers = {"api-version": API_VERSION}
+    headers = {"api-version": API_VERSION} | ratelimit.unmetered_headers(
+        "oauth2_token", now=timezone.now()
+    )
     if request.method != "POST":
         return json_response(
             405, {"error": "invalid_request", "error_description": "Use POST."}, headers
