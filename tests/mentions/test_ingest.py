@@ -7,6 +7,7 @@ SQLite uses, so the two cannot drift apart.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
@@ -420,7 +421,7 @@ def test_a_row_committed_by_a_racing_stream_is_absorbed_and_still_linked(
     )
     placeholders = [placeholder("7"), placeholder("8")]
     stored_first = threading.Event()
-    second_started = threading.Event()
+    release_first = threading.Event()
     results: dict[str, StoreResult] = {}
     statements: list[str] = []
     errors: list[BaseException] = []
@@ -454,17 +455,27 @@ def test_a_row_committed_by_a_racing_stream_is_absorbed_and_still_linked(
 
     def hold() -> None:
         stored_first.set()
-        second_started.wait(10)
-        threading.Event().wait(
-            0.5
-        )  # the second transaction reaches the conflicting insert and blocks
+        release_first.wait(20)
+
+    def second_is_blocked() -> bool:
+        with (
+            connection.cursor() as cursor
+        ):  # outside any transaction: pg_stat_activity is not cached
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            return bool(cursor.fetchone()[0])
 
     a = threading.Thread(target=run, args=("first", first, hold))
     a.start()
     assert stored_first.wait(10)
-    b = threading.Thread(target=run, args=("second", second, second_started.set))
-    second_started.set()
+    b = threading.Thread(target=run, args=("second", second, lambda: None))
     b.start()
+    deadline = time.monotonic() + 10
+    while not second_is_blocked() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    release_first.set()
     a.join(20)
     b.join(20)
 
