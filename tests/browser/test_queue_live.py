@@ -11,6 +11,7 @@ from tests.browser.conftest import login, screenshot
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PAYLOAD = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
+NAME_PAYLOAD = '<img src=x onerror="window.pwned=3">'  # X display names hold at most 50 characters
 
 
 def test_a_new_mention_appears_in_the_open_queue_without_a_reload(
@@ -34,7 +35,7 @@ def test_a_new_mention_appears_in_the_open_queue_without_a_reload(
 def test_hostile_text_and_names_render_as_text_and_never_run(
     page, live_server, brand, agent
 ):
-    customer = sandbox.create_user("h4x", PAYLOAD, followers_count=3)
+    customer = sandbox.create_user("h4x", NAME_PAYLOAD, followers_count=3)
     sandbox.create_post(customer, f"@AcmeSupport {PAYLOAD}")
     polling.poll_stream(brand["streams"]["mentions"].pk)
     login(page, live_server.url, agent.username)
@@ -45,6 +46,7 @@ def test_hostile_text_and_names_render_as_text_and_never_run(
     page.wait_for_selector(".thread")
 
     assert PAYLOAD in page.locator(".thread").inner_text()
+    assert NAME_PAYLOAD in page.locator("h1").inner_text()
     assert page.evaluate("window.pwned") is None
     assert page.locator(".thread img").count() == 0
     screenshot(page, "mention-hostile-text")
