@@ -71,7 +71,10 @@ def _upsert_authors(authors: list[InboundAuthor], *, now: datetime) -> dict[str,
             unique_fields=["x_id"],
             update_fields=AUTHOR_UPDATE_FIELDS,
         )
-        ids = {row.x_id: row.pk for row in rows if row.pk is not None}
+        for row in rows:
+            pk: int | None = row.pk  # set by RETURNING where the backend supports it
+            if pk is not None:
+                ids[row.x_id] = pk
     if placeholders:
         Author.objects.bulk_create(
             [

@@ -189,7 +189,9 @@ class Author(models.Model):
         indexes = [models.Index(fields=["handle"], name="mentions_author_handle")]
         # A constraint rather than unique=True: the same unique index without the extra LIKE index that
         # Postgres gets for unique CharFields (ingest writes every index on every upsert).
-        constraints = [models.UniqueConstraint(fields=["x_id"], name="mentions_author_x_id_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["x_id"], name="mentions_author_x_id_unique")
+        ]
 
     def __str__(self) -> str:
         return f"@{self.handle}"
@@ -267,7 +269,11 @@ class Mention(models.Model):
 
     class Meta:
         # Every index here is written on every ingested row (bench/ingest): keep only those a query needs.
-        constraints = [models.UniqueConstraint(fields=["x_id"], name="mentions_mention_x_id_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["x_id"], name="mentions_mention_x_id_unique"
+            )
+        ]
         indexes = [
             # The queue: newest first, with a keyset on (created_at, id).
             models.Index(fields=["-created_at", "-id"], name="mentions_mention_queue"),
@@ -305,7 +311,9 @@ class Mention(models.Model):
 class MentionStream(models.Model):
     """Which streams matched a mention (a post can match a search and the @mentions timeline)."""
 
-    mention = models.ForeignKey(Mention, on_delete=models.CASCADE, db_index=False)  # unique index leads with it
+    mention = models.ForeignKey(
+        Mention, on_delete=models.CASCADE, db_index=False
+    )  # unique index leads with it
     stream = models.ForeignKey(Stream, on_delete=models.CASCADE)
     matched_at = models.DateTimeField(default=timezone.now)
 

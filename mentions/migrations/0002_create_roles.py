@@ -18,6 +18,9 @@ def delete_roles(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("mentions", "0001_initial"), ("auth", "0012_alter_user_first_name_max_length")]
+    dependencies = [
+        ("mentions", "0001_initial"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+    ]
 
     operations = [migrations.RunPython(create_roles, delete_roles)]

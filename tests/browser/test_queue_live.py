@@ -11,7 +11,9 @@ from tests.browser.conftest import login, screenshot
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PAYLOAD = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
-NAME_PAYLOAD = '<img src=x onerror="window.pwned=3">'  # X display names hold at most 50 characters
+NAME_PAYLOAD = (
+    '<img src=x onerror="window.pwned=3">'  # X display names hold at most 50 characters
+)
 
 
 def test_a_new_mention_appears_in_the_open_queue_without_a_reload(
