@@ -472,6 +472,25 @@ class XSource:
         page.rate_limit = self.last_rate_limit
         return page
 
+    @staticmethod
+    def _timeline_params(
+        since_id: str | None,
+        until_id: str | None,
+        start_time: datetime | None,
+        max_results: int,
+    ) -> dict[str, Any]:
+        """What search and mentions share: the cursor window (since_id beats start_time) and the fields."""
+        return {
+            "since_id": since_id or None,
+            "until_id": until_id or None,
+            "start_time": None if since_id else start_time,
+            "max_results": max_results,
+            "tweet_fields": TWEET_FIELDS,
+            "expansions": EXPANSIONS,
+            "user_fields": USER_FIELDS,
+            "user_auth": False,
+        }
+
     def search(
         self,
         query: str,
@@ -485,15 +504,8 @@ class XSource:
         payload = self._call(
             self._reader.search_recent_tweets,
             query=query,
-            since_id=since_id or None,
-            until_id=until_id or None,
-            start_time=None if since_id else start_time,
             next_token=next_token,
-            max_results=max_results,
-            tweet_fields=TWEET_FIELDS,
-            expansions=EXPANSIONS,
-            user_fields=USER_FIELDS,
-            user_auth=False,
+            **self._timeline_params(since_id, until_id, start_time, max_results),
         )
         parsed = parse_posts_page(
             payload, brand_id=self.brand_id, brand_handle=self.brand_handle
@@ -512,15 +524,8 @@ class XSource:
         payload = self._call(
             self._reader.get_users_mentions,
             id=self.brand_id,
-            since_id=since_id or None,
-            until_id=until_id or None,
-            start_time=None if since_id else start_time,
             pagination_token=pagination_token,
-            max_results=max_results,
-            tweet_fields=TWEET_FIELDS,
-            expansions=EXPANSIONS,
-            user_fields=USER_FIELDS,
-            user_auth=False,
+            **self._timeline_params(since_id, until_id, start_time, max_results),
         )
         parsed = parse_posts_page(
             payload,
