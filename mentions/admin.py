@@ -44,14 +44,11 @@ class XAccountForm(forms.ModelForm):  # type: ignore[type-arg]  # django-stubs g
 
     def save(self, commit: bool = True) -> XAccount:
         account: XAccount = super().save(commit=False)
-        for name in SECRET_FIELDS:
-            value = self.cleaned_data.get(name)
-            if not value and self.instance.pk:
-                setattr(
-                    account,
-                    name,
-                    getattr(XAccount.objects.get(pk=self.instance.pk), name),
-                )
+        kept = [name for name in SECRET_FIELDS if not self.cleaned_data.get(name)]
+        if kept and account.pk:
+            stored = XAccount.objects.get(pk=account.pk)
+            for name in kept:
+                setattr(account, name, getattr(stored, name))
         if commit:
             account.save()
         return account

@@ -69,6 +69,9 @@ class PollResult:
     duplicates: int = 0
     bad: int = 0
     error: str = ""
+    rate_limit: RateLimit | None = (
+        None  # from the last page's headers; paces the next poll
+    )
 
 
 class LeaseLostError(Exception):
@@ -184,6 +187,7 @@ def _store(
             ]
         )
     result.pages += 1
+    result.rate_limit = page.rate_limit or result.rate_limit
     result.created += stored.created
     result.duplicates += stored.duplicates
     result.bad += len(page.bad)
@@ -392,20 +396,12 @@ def poll_stream(
         _finish(stream_id, owner)
         raise
     done = timezone.now()
-    rate_limit = (
-        Stream.objects.filter(pk=stream_id)
-        .values_list("rate_limit_remaining", "rate_limit_reset_at")
-        .first()
-    )
-    limit = (
-        RateLimit(limit=None, remaining=rate_limit[0], reset_at=rate_limit[1])
-        if rate_limit
-        else None
-    )
     _finish(
         stream_id,
         owner,
-        next_poll_at=next_poll_time(stream.poll_interval_seconds, limit, now=done),
+        next_poll_at=next_poll_time(
+            stream.poll_interval_seconds, result.rate_limit, now=done
+        ),
         consecutive_failures=0,
         last_error="",
         last_success_at=done,
