@@ -29,7 +29,10 @@ app.conf.task_default_queue = Queue.DEFAULT.value
 app.conf.task_routes = {
     "mentions.tasks.*": {"queue": Queue.POLL.value},
     "responders.tasks.*": {"queue": Queue.DELIVERY.value},
-    "mentions.sla_tasks.*": {"queue": Queue.SLA.value},
+    # Notifications leave through SMTP/webhooks, which can be slow: never on the sweep's queue.
+    "mentions.escalation.tasks.deliver_*": {"queue": Queue.DELIVERY.value},
+    "mentions.escalation.tasks.*": {"queue": Queue.SLA.value},
+    "mentions.sla.tasks.*": {"queue": Queue.SLA.value},
 }
 app.autodiscover_tasks()
 
@@ -45,6 +48,14 @@ def _setup_beat_schedule(sender: Celery, **kwargs: object) -> None:
             "options": {
                 "queue": Queue.POLL.value,
                 "expires": settings.X_DISPATCH_INTERVAL * 2,
+            },
+        },
+        "sweep-escalations": {
+            "task": "mentions.escalation.tasks.sweep_escalations_task",
+            "schedule": settings.SLA_SWEEP_INTERVAL,
+            "options": {
+                "queue": Queue.SLA.value,
+                "expires": settings.SLA_SWEEP_INTERVAL * 2,
             },
         },
     }

@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "template_partials",
     "helpdesk.apps.HelpdeskConfig",
     "mentions",
+    "mentions.sla",
+    "mentions.escalation",
     "mentions.sandbox",
     "responders",
 ]
@@ -176,6 +178,16 @@ X_MAX_PAGES_PER_TASK = env_int("X_MAX_PAGES_PER_TASK", 50, minimum=1)
 
 # The sandbox X API: mounted only when enabled (the demo and the tests), never in production by default.
 XSANDBOX_ENABLED = env_bool("XSANDBOX_ENABLED", False)
+
+# --- Workspace, SLA and escalation -------------------------------------------------------------
+# The public URL of this install, for links in notification emails and webhooks.
+SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
+# Seconds a queued public reply can be undone before it is released to the worker.
+REPLY_UNDO_SECONDS = env_int("REPLY_UNDO_SECONDS", 10, minimum=0)
+# Seconds an agent's "viewing / typing" presence lasts without a heartbeat.
+PRESENCE_TTL_SECONDS = env_int("PRESENCE_TTL_SECONDS", 30, minimum=5)
+# Seconds between two SLA / escalation sweeps (beat); the issue asks for at most 30.
+SLA_SWEEP_INTERVAL = env_float("SLA_SWEEP_INTERVAL", 15.0)
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

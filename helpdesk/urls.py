@@ -12,6 +12,9 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("mentions/", include("mentions.urls")),
+    path("responders/", include("responders.urls")),
+    path("settings/sla/", include("mentions.sla.urls")),
+    path("settings/escalations/", include("mentions.escalation.urls")),
 ]
 
 if settings.XSANDBOX_ENABLED:

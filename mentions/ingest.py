@@ -274,9 +274,10 @@ _INSERT_MENTIONS = """
     ), inserted AS (
         INSERT INTO mentions_mention
             (x_id, kind, account_id, author_id, thread_id, text, lang, created_at, ingested_at, conversation_id,
-             in_reply_to_x_id, summons_brand, raw, status)
+             in_reply_to_x_id, summons_brand, raw, status, priority, priority_score, priority_reasons,
+             is_priority_overridden, is_monitoring_suggested)
         SELECT i.x_id, i.kind, %(account)s, i.author_id, i.thread_id, i.text, i.lang, i.created_at, %(now)s,
-               i.conversation_id, i.in_reply_to_x_id, i.summons_brand, i.raw, %(status)s
+               i.conversation_id, i.in_reply_to_x_id, i.summons_brand, i.raw, %(status)s, 2, 0, '[]', false, false
         FROM i
         WHERE NOT EXISTS (SELECT FROM existing e WHERE e.x_id = i.x_id)
         ON CONFLICT (x_id) DO NOTHING  -- a concurrent poll of another stream may have stored the same post

@@ -216,6 +216,19 @@ class Thread(models.Model):
         return f"thread {self.conversation_id} by {self.author_id}"
 
 
+class Tag(models.Model):
+    """A label agents and escalation rules put on mentions (e.g. "billing", "outage")."""
+
+    name = models.CharField(max_length=50, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Mention(models.Model):
     """One inbound post or DM, with its triage state."""
 
@@ -230,6 +243,12 @@ class Mention(models.Model):
         RESOLVED = "resolved", "Resolved"
         MONITORING = "monitoring", "Monitoring"
         SPAM = "spam", "Spam"
+
+    class Priority(models.IntegerChoices):
+        LOW = 1, "Low"
+        NORMAL = 2, "Normal"
+        HIGH = 3, "High"
+        URGENT = 4, "Urgent"
 
     x_id = models.CharField("X id", max_length=20)
     kind = models.CharField(max_length=4, choices=Kind.choices, default=Kind.POST)
@@ -266,6 +285,36 @@ class Mention(models.Model):
         blank=True,
         related_name="assigned_mentions",
     )
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="mentions",
+        db_index=False,  # the queue's team filter uses mentions_mention_team
+    )
+    tags = models.ManyToManyField(Tag, related_name="mentions", blank=True)
+    # Priority: computed at ingest (mentions/scoring.py) with the reasons shown as "why urgent";
+    # an agent's override is kept (is_priority_overridden) and never recomputed.
+    priority = models.PositiveSmallIntegerField(
+        choices=Priority.choices, default=Priority.NORMAL
+    )
+    priority_score = models.SmallIntegerField(default=0)
+    priority_reasons = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='[{"reason": "Direct @mention", "points": 20}, ...]',
+    )
+    is_priority_overridden = models.BooleanField(default=False)
+    # VADER compound score in [-1, 1]; None until scored.
+    sentiment = models.FloatField(null=True, blank=True)
+    is_monitoring_suggested = models.BooleanField(
+        default=False,
+        help_text="A passing mention that seems to need no answer (positive, no question, no @mention).",
+    )
+    # The due time of the mention's most urgent running SLA clock (mentions/sla); None when no clock
+    # runs. Denormalised so that the queue's default order ("most urgent first") is one index scan.
+    sla_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         # Every index here is written on every ingested row (bench/ingest): keep only those a query needs.
@@ -287,6 +336,12 @@ class Mention(models.Model):
                 fields=["assignee", "status"],
                 name="mentions_mention_assignee",
                 condition=Q(assignee__isnull=False),
+            ),
+            # The queue filtered by team.
+            models.Index(
+                fields=["team", "status"],
+                name="mentions_mention_team",
+                condition=Q(team__isnull=False),
             ),
         ]
 
@@ -326,3 +381,78 @@ class MentionStream(models.Model):
 
     def __str__(self) -> str:
         return f"mention {self.mention_id} matched by stream {self.stream_id}"
+
+
+class MentionEvent(models.Model):
+    """The mention's history: who did what, when (triage changes, replies, hand-offs, escalations).
+
+    Written by the service that makes the change, in the same transaction (the idea of
+    django-helpdesk's TicketChange). `responders` records its replies and hand-offs here through
+    `mentions.history.record_event`, so the workspace can show them without importing `responders`.
+    """
+
+    class Kind(models.TextChoices):
+        INGESTED = "ingested", "Arrived"
+        ASSIGNED = "assigned", "Assigned"
+        STATUS = "status", "Status changed"
+        PRIORITY = "priority", "Priority changed"
+        TAGGED = "tagged", "Tagged"
+        UNTAGGED = "untagged", "Tag removed"
+        NOTE = "note", "Internal note"
+        REPLY = "reply", "Public reply"
+        DM = "dm", "Direct message"
+        EMAIL = "email", "Email"
+        PHONE = "phone", "Phone call"
+        HANDOFF = "handoff", "Hand-off"
+        SLA = "sla", "SLA"
+        ESCALATION = "escalation", "Escalation"
+
+    mention = models.ForeignKey(
+        Mention, on_delete=models.CASCADE, related_name="events", db_index=False
+    )  # mentions_mentionevent_mention leads with it
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty for automated actions (ingest, SLA, escalation rules).",
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    message = models.TextField(help_text="A plain-text summary shown in the history.")
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # The workspace's history, in order.
+            models.Index(
+                fields=["mention", "created_at", "id"],
+                name="mentions_mentionevent_mention",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on mention {self.mention_id}"
+
+
+class Note(models.Model):
+    """An internal note on a mention: never sent anywhere."""
+
+    mention = models.ForeignKey(Mention, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when an escalation rule wrote it.",
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"note on mention {self.mention_id}"

@@ -1,0 +1,3 @@
+"""Escalation rules, their firings and notifications."""
+
+from __future__ import annotations
