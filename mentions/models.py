@@ -229,6 +229,21 @@ class Tag(models.Model):
         return self.name
 
 
+class PriorityKeyword(models.Model):
+    """An admin's keyword that raises a mention's priority score (e.g. "refund", "lawyer", "outage")."""
+
+    term = models.CharField(max_length=100, unique=True)
+    points = models.SmallIntegerField(default=20)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["term"]
+
+    def __str__(self) -> str:
+        return self.term
+
+
 class Mention(models.Model):
     """One inbound post or DM, with its triage state."""
 
@@ -315,6 +330,10 @@ class Mention(models.Model):
     # The due time of the mention's most urgent running SLA clock (mentions/sla); None when no clock
     # runs. Denormalised so that the queue's default order ("most urgent first") is one index scan.
     sla_due_at = models.DateTimeField(null=True, blank=True)
+    # When that clock's countdown turns amber (the policy's warning share of the target), and the
+    # hover text (target, business-hours due time in the calendar's zone): set with sla_due_at.
+    sla_warning_at = models.DateTimeField(null=True, blank=True)
+    sla_hint = models.CharField(max_length=200, blank=True)
 
     class Meta:
         # Every index here is written on every ingested row (bench/ingest): keep only those a query needs.

@@ -5,6 +5,7 @@ See the README's "SLA definitions" for what each clock measures.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -142,6 +143,7 @@ class SlaClock(models.Model):
         PAUSED = "paused", "Paused"
         MET = "met", "Met"
         BREACHED = "breached", "Breached"
+        CANCELLED = "cancelled", "Cancelled"  # monitoring or spam: no answer was needed
 
     mention = models.ForeignKey(
         "mentions.Mention",
@@ -170,6 +172,15 @@ class SlaClock(models.Model):
     stopped_at = models.DateTimeField(null=True, blank=True)
     breached_at = models.DateTimeField(null=True, blank=True)
     is_late = models.BooleanField(default=False)
+    # Who and which channel stopped a response clock (reply, dm, email, phone), for the dashboards.
+    stopped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    stopped_by_channel = models.CharField(max_length=10, blank=True)
     # Filled when the clock stops, so reports aggregate in SQL without redoing calendar math.
     elapsed_seconds = models.PositiveIntegerField(null=True, blank=True)
     elapsed_business_seconds = models.PositiveIntegerField(null=True, blank=True)
