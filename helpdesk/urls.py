@@ -15,6 +15,7 @@ urlpatterns = [
     path("responders/", include("responders.urls")),
     path("settings/sla/", include("mentions.sla.urls")),
     path("settings/escalations/", include("mentions.escalation.urls")),
+    path("dashboard/", include("mentions.dashboard.urls")),
 ]
 
 if settings.XSANDBOX_ENABLED:
