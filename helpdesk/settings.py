@@ -180,8 +180,6 @@ X_MAX_PAGES_PER_TASK = env_int("X_MAX_PAGES_PER_TASK", 50, minimum=1)
 XSANDBOX_ENABLED = env_bool("XSANDBOX_ENABLED", False)
 
 # --- Workspace, SLA and escalation -------------------------------------------------------------
-# The public URL of this install, for links in notification emails and webhooks.
-SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
 # Seconds a queued public reply can be undone before it is released to the worker.
 REPLY_UNDO_SECONDS = env_int("REPLY_UNDO_SECONDS", 10, minimum=0)
 # Seconds an agent's "viewing / typing" presence lasts without a heartbeat.
