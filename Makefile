@@ -10,7 +10,7 @@ TEST_REDIS_URL ?= $(shell (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && echo 
 DEMO_ENV := DEBUG=1 XSANDBOX_ENABLED=1 X_CLIENT_ID=earshot-demo
 
 .DEFAULT_GOAL := help
-.PHONY: help demo dev test test-fast lint fmt typecheck migrations-check bench-ingest clean
+.PHONY: help demo dev test test-fast lint fmt typecheck migrations-check bench-ingest bench-queue bench-sla bench-dashboard clean
 
 #: list the targets
 help:
@@ -64,6 +64,18 @@ migrations-check: $(VENV)/.dev
 #: benchmark ingest into PostgreSQL (100,000 mentions) and print the figures
 bench-ingest: $(VENV)/.dev
 	$(BIN)/python bench/ingest $(BENCH_ARGS)
+
+#: benchmark the queue and the mention workspace on 1,000,000 mentions
+bench-queue: $(VENV)/.dev
+	$(BIN)/python bench/queue $(BENCH_ARGS)
+
+#: benchmark the SLA / escalation sweep and the cost of scoring + SLA at ingest
+bench-sla: $(VENV)/.dev
+	$(BIN)/python bench/sla $(BENCH_ARGS)
+
+#: benchmark the manager dashboard and its CSV export on 1,000,000 mentions
+bench-dashboard: $(VENV)/.dev
+	$(BIN)/python bench/dashboard $(BENCH_ARGS)
 
 #: remove the virtualenv and local data (var/)
 clean:
