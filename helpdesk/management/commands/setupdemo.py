@@ -14,8 +14,18 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from mentions.models import Stream, Team, XAccount
+from mentions.models import PriorityKeyword, Stream, Team, XAccount
 from mentions.roles import Role
+
+# Words that make a support mention urgent (admins edit them in the Django admin).
+DEMO_KEYWORDS = {
+    "refund": 20,
+    "cancel": 20,
+    "lawyer": 30,
+    "outage": 30,
+    "down": 15,
+    "charged": 15,
+}
 
 DEMO_USERS = (
     ("agent", Role.AGENT, "Alex", False),
@@ -56,6 +66,10 @@ class Command(BaseCommand):
                 user.save()
                 user.groups.set([Group.objects.get(name=role.value)])
                 logins.append((username, password, role.value))
+            for term, points in DEMO_KEYWORDS.items():
+                PriorityKeyword.objects.get_or_create(
+                    term=term, defaults={"points": points}
+                )
             team, _ = Team.objects.get_or_create(name="Social care")
             team.members.add(*User.objects.filter(username__in=["agent", "manager"]))
 
