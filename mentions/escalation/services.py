@@ -1,22 +1,170 @@
-"""Escalation services.
+"""Escalation services: find the mentions each active rule matches, fire once, act.
 
 The public API (other modules call exactly these; keep the signatures):
 - `evaluate_mentions(mention_ids, now=...)`: at ingest, after the SLA clocks started, in the ingest
   transaction.
 - `sweep(now=...)`: the beat sweep (marks breaches through mentions.sla, then evaluates every rule).
 
-Placeholder bodies until the escalation work lands (they change nothing).
+How a rule fires exactly once, however many workers sweep at the same time:
+1. One SQL query (a UNION ALL of one SELECT per rule, see rules.candidates) lists the
+   (rule, mention, target, cycle) rows that match and have no firing yet.
+2. Per rule, in one transaction: INSERT those firings ... ON CONFLICT DO NOTHING RETURNING. A row
+   that another worker inserted first (committed, or still in flight: the insert waits for it) is
+   not returned, so only the worker whose insert won applies the actions and queues notifications.
+   Rows are inserted in (mention, target, cycle) order so two racing sweeps lock in the same order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
+
+from django.db import connection, transaction
+
+from mentions.escalation import actions, notify
+from mentions.escalation.models import EscalationFiring, EscalationRule
+from mentions.escalation.rules import Conditions, candidates
+from mentions.models import Mention
+from mentions.sla import services as sla
+
+log = logging.getLogger(__name__)
+
+# Bounds a catch-up sweep's transactions (e.g. after a rule is created over a large backlog).
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Fired:
+    firing_id: int
+    rule_id: int
+    mention_id: int
+    target: str
+    cycle: int
+
+
+def _active_rules() -> list[EscalationRule]:
+    return list(
+        EscalationRule.objects.filter(is_active=True).order_by("position", "id")
+    )
+
+
+def find_matches(
+    rules: Sequence[EscalationRule],
+    *,
+    now: datetime,
+    mention_ids: Sequence[int] | None = None,
+) -> list[tuple[int, int, str, int]]:
+    """(rule, mention, target, cycle) rows that match and have not fired yet, in one query."""
+    ids = list(mention_ids) if mention_ids is not None else None
+    parts = [
+        candidates(rule.pk, cast(Conditions, rule.conditions), now=now, mention_ids=ids)
+        for rule in rules
+    ]
+    if not parts:
+        return []
+    query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    return sorted(
+        (int(row["r"]), int(row["m"]), str(row["t"]), int(row["c"])) for row in query
+    )
+
+
+def insert_firings(
+    rule_id: int, rows: Iterable[tuple[int, str, int]], *, now: datetime
+) -> list[Fired]:
+    """Insert (mention, target, cycle) firings for a rule; return only the rows this call inserted."""
+    ordered = sorted(set(rows))
+    if not ordered:
+        return []
+    table = EscalationFiring._meta.db_table
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(ordered))
+    params: list[Any] = []
+    for mention_id, target, cycle in ordered:
+        params += [rule_id, mention_id, target, cycle, now]
+    # ON CONFLICT DO NOTHING RETURNING returns only inserted rows (Postgres, and SQLite >= 3.35);
+    # bulk_create(ignore_conflicts=True) cannot tell which rows were ours.
+    sql = (
+        f'INSERT INTO "{table}" ("rule_id", "mention_id", "target", "cycle", "fired_at") '  # noqa: S608 - table name is ours, values are parameters
+        f"VALUES {values} ON CONFLICT DO NOTHING "
+        'RETURNING "id", "rule_id", "mention_id", "target", "cycle"'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        inserted = cursor.fetchall()
+    return [Fired(int(a), int(b), int(c), str(d), int(e)) for a, b, c, d, e in inserted]
+
+
+def _fire(
+    rule: EscalationRule, rows: list[tuple[int, str, int]], *, now: datetime
+) -> int:
+    """Fire one rule on `rows` in transactions of CHUNK; returns how many firings were ours."""
+    ours = 0
+    for start in range(0, len(rows), CHUNK):
+        with transaction.atomic():
+            fired = insert_firings(rule.pk, rows[start : start + CHUNK], now=now)
+            if not fired:
+                continue
+            mentions = Mention.objects.select_related(
+                "assignee", "team", "author"
+            ).in_bulk([f.mention_id for f in fired])
+            firings = EscalationFiring.objects.in_bulk([f.firing_id for f in fired])
+            for f in fired:
+                firing = firings[f.firing_id]
+                firing.rule = rule
+                firing.mention = mentions[f.mention_id]
+                actions.apply(firing, now=now)
+            ours += len(fired)
+    return ours
+
+
+def _run(
+    rules: list[EscalationRule], *, now: datetime, mention_ids: Sequence[int] | None
+) -> int:
+    matches = find_matches(rules, now=now, mention_ids=mention_ids)
+    if not matches:
+        return 0
+    by_rule: dict[int, list[tuple[int, str, int]]] = {}
+    for rule_id, mention_id, target, cycle in matches:
+        by_rule.setdefault(rule_id, []).append((mention_id, target, cycle))
+    fired = 0
+    for (
+        rule
+    ) in rules:  # in position order, so a later rule sees an earlier rule's changes
+        if rule.pk in by_rule:
+            fired += _fire(rule, by_rule[rule.pk], now=now)
+    return fired
 
 
 def evaluate_mentions(mention_ids: Sequence[int], *, now: datetime) -> None:
-    """Fire the rules whose conditions the new mentions already meet."""
+    """Fire the rules whose conditions the new mentions already meet.
+
+    Cheap on the ingest path: one query loads the active rules and one UNION ALL query restricted
+    to the page's ids finds matches; nothing else runs unless something matched.
+    """
+    if not mention_ids:
+        return
+    rules = _active_rules()
+    if rules:
+        _run(rules, now=now, mention_ids=mention_ids)
 
 
-def sweep(*, now: datetime) -> None:
-    """Mark breaches, then fire every rule whose conditions a running mention meets."""
+def sweep(*, now: datetime) -> int:
+    """Mark breaches, then fire every rule whose conditions an open mention meets.
+
+    Also re-queues notifications whose delivery task was lost (see notify.requeue_stale).
+    Returns how many firings this call made.
+    """
+    breached = sla.mark_breaches(now=now)
+    rules = _active_rules()
+    fired = _run(rules, now=now, mention_ids=None) if rules else 0
+    requeued = notify.requeue_stale(now=now)
+    if fired or breached or requeued:
+        log.info(
+            "escalation sweep: %d breaches marked, %d firings, %d notifications re-queued",
+            len(breached),
+            fired,
+            requeued,
+        )
+    return fired

@@ -1,0 +1,346 @@
+"""The shape of a rule's conditions and actions, their validation, and the SQL that finds matches.
+
+Conditions (a JSON object; every key that is present must hold, i.e. they combine with AND):
+
+- `clock`: `{"target": "first_response"|"next_response"|"resolution", "due_within_minutes": X}`
+  (the target's running clock is due in the next X minutes, not yet past due) or
+  `{"target": ..., "breached": true}` (marked breached, or still running past its due time: the
+  condition reads `SlaClock.due_at` itself so it does not depend on when breaches were marked).
+  A rule with a clock condition fires once per clock cycle; without one, once per mention.
+- `unassigned_minutes`: nobody has been assigned for X minutes (since it arrived, or since the
+  last assignment change).
+- `min_priority` (1-4), `max_sentiment` (VADER compound, -1..1), `min_followers`,
+- `keywords`: any of them appears in the text (case-insensitive),
+- `streams` / `teams`: ids; the mention matched one of the streams / belongs to one of the teams.
+
+Only open work escalates: mentions that are new, open or waiting.
+
+Actions (a JSON list, run in order): `raise_priority` {priority}, `assign` {agent?, team?},
+`add_tag` {tag}, `add_note` {body}, `notify_email` {to: assignee|team|assignee_or_team|addresses,
+addresses?}, `webhook` {url}.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Literal, NotRequired, TypedDict, cast
+from urllib.parse import urlsplit
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator, URLValidator
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.fields import CharField, IntegerField
+from django.db.models.functions import Cast
+
+from mentions.models import Mention, MentionEvent, MentionStream, Stream, Team
+from mentions.sla.models import SlaClock
+
+OPEN_STATUSES = [Mention.Status.NEW, Mention.Status.OPEN, Mention.Status.WAITING]
+TARGETS = [t.value for t in SlaClock.Target]
+EMAIL_RECIPIENTS = {
+    "assignee": "The assignee",
+    "team": "The team's members",
+    "assignee_or_team": "The assignee, or the team's members when unassigned",
+    "addresses": "Fixed addresses",
+}
+ACTION_TYPES = [
+    "raise_priority",
+    "assign",
+    "add_tag",
+    "add_note",
+    "notify_email",
+    "webhook",
+]
+MAX_NOTE_LENGTH = 2000
+MAX_KEYWORDS = 50
+
+
+class ClockCondition(TypedDict):
+    target: str
+    due_within_minutes: NotRequired[int]
+    breached: NotRequired[bool]
+
+
+class Conditions(TypedDict, total=False):
+    clock: ClockCondition
+    unassigned_minutes: int
+    min_priority: int
+    max_sentiment: float
+    min_followers: int
+    keywords: list[str]
+    streams: list[int]
+    teams: list[int]
+
+
+class Action(TypedDict, total=False):
+    type: Literal[
+        "raise_priority", "assign", "add_tag", "add_note", "notify_email", "webhook"
+    ]
+    priority: int
+    agent: int
+    team: int
+    tag: str
+    body: str
+    to: str
+    addresses: list[str]
+    url: str
+
+
+# --- Validation -----------------------------------------------------------------------------
+
+
+def _int(value: Any, name: str, errors: list[str], *, minimum: int = 0) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        errors.append(f"{name} must be a whole number ≥ {minimum}.")
+
+
+def check_conditions(conditions: Any) -> list[str]:
+    """Return what is wrong with `conditions` (empty when valid); reads the database for ids."""
+    if not isinstance(conditions, dict) or not conditions:
+        return ["A rule needs at least one condition."]
+    errors: list[str] = []
+    known = set(Conditions.__annotations__)
+    for key in conditions:
+        if key not in known:
+            errors.append(f"Unknown condition {key!r}.")
+    clock = conditions.get("clock")
+    if clock is not None:
+        if not isinstance(clock, dict) or clock.get("target") not in TARGETS:
+            errors.append("Choose which SLA target the clock condition watches.")
+        elif ("due_within_minutes" in clock) == bool(clock.get("breached")):
+            errors.append(
+                "A clock condition is either 'due within X minutes' or 'breached', not both or neither."
+            )
+        elif "due_within_minutes" in clock:
+            _int(clock["due_within_minutes"], "Due within (minutes)", errors, minimum=1)
+    if "unassigned_minutes" in conditions:
+        _int(conditions["unassigned_minutes"], "Unassigned for (minutes)", errors)
+    if (
+        "min_priority" in conditions
+        and conditions["min_priority"] not in Mention.Priority.values
+    ):
+        errors.append("Priority must be one of 1 (low) to 4 (urgent).")
+    if "max_sentiment" in conditions:
+        value = conditions["max_sentiment"]
+        if (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not -1 <= value <= 1
+        ):
+            errors.append("Sentiment must be a number between -1 and 1.")
+    if "min_followers" in conditions:
+        _int(conditions["min_followers"], "Followers", errors)
+    if "keywords" in conditions:
+        words = conditions["keywords"]
+        if (
+            not isinstance(words, list)
+            or not words
+            or len(words) > MAX_KEYWORDS
+            or not all(isinstance(w, str) and w.strip() for w in words)
+        ):
+            errors.append(f"Keywords must be 1 to {MAX_KEYWORDS} non-empty words.")
+    for key, model, label in (("streams", Stream, "stream"), ("teams", Team, "team")):
+        if key in conditions:
+            ids = conditions[key]
+            if (
+                not isinstance(ids, list)
+                or not ids
+                or not all(isinstance(i, int) for i in ids)
+            ):
+                errors.append(f"Choose at least one {label}.")
+                continue
+            missing = set(ids) - set(
+                model.objects.filter(pk__in=ids).values_list("pk", flat=True)
+            )
+            if missing:
+                errors.append(
+                    f"Unknown {label} id(s): {', '.join(map(str, sorted(missing)))}."
+                )
+    return errors
+
+
+def check_actions(actions: Any) -> list[str]:
+    """Return what is wrong with `actions` (empty when valid); reads the database for ids."""
+    if not isinstance(actions, list) or not actions:
+        return ["A rule needs at least one action."]
+    errors: list[str] = []
+    for action in actions:
+        kind = action.get("type") if isinstance(action, dict) else None
+        if kind not in ACTION_TYPES:
+            errors.append(f"Unknown action {kind!r}.")
+        elif kind == "raise_priority":
+            if action.get("priority") not in Mention.Priority.values:
+                errors.append("Raise priority: choose a priority.")
+        elif kind == "assign":
+            agent, team = action.get("agent"), action.get("team")
+            if agent is None and team is None:
+                errors.append("Assign: choose an agent or a team.")
+            if (
+                agent is not None
+                and not User.objects.filter(pk=agent, is_active=True).exists()
+            ):
+                errors.append(f"Assign: unknown agent {agent!r}.")
+            if team is not None and not Team.objects.filter(pk=team).exists():
+                errors.append(f"Assign: unknown team {team!r}.")
+        elif kind == "add_tag":
+            tag = action.get("tag")
+            if not isinstance(tag, str) or not tag.strip() or len(tag.strip()) > 50:
+                errors.append("Add a tag: the tag must be 1 to 50 characters.")
+        elif kind == "add_note":
+            body = action.get("body")
+            if (
+                not isinstance(body, str)
+                or not body.strip()
+                or len(body) > MAX_NOTE_LENGTH
+            ):
+                errors.append(
+                    f"Add a note: the note must be 1 to {MAX_NOTE_LENGTH} characters."
+                )
+        elif kind == "notify_email":
+            errors += _check_email(action)
+        elif kind == "webhook":
+            errors += check_webhook_url(action.get("url"))
+    return errors
+
+
+def _check_email(action: dict[str, Any]) -> list[str]:
+    to = action.get("to")
+    if to not in EMAIL_RECIPIENTS:
+        return ["Notify by email: choose the recipients."]
+    if to != "addresses":
+        return []
+    addresses = action.get("addresses")
+    if not isinstance(addresses, list) or not addresses:
+        return ["Notify by email: give at least one address."]
+    bad = []
+    for address in addresses:
+        try:
+            EmailValidator()(address)
+        except ValidationError:
+            bad.append(str(address))
+    return [f"Notify by email: not an email address: {', '.join(bad)}."] if bad else []
+
+
+def check_webhook_url(url: Any) -> list[str]:
+    if not isinstance(url, str) or not url:
+        return ["Webhook: give the URL to post to."]
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        # URLValidator refuses "localhost"-less loopback forms such as http://127.0.0.1:8080/x only
+        # when malformed; a scheme and host are what a delivery needs.
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            return [f"Webhook: {url!r} is not an http(s) URL."]
+    return []
+
+
+# --- Matching in SQL ------------------------------------------------------------------------
+
+
+def _mention_q(conditions: Conditions, *, now: datetime, prefix: str, outer: str) -> Q:
+    """The mention-level conditions as a Q over Mention (prefix "") or SlaClock (prefix "mention__")."""
+    q = Q(**{f"{prefix}status__in": OPEN_STATUSES})
+    if "unassigned_minutes" in conditions:
+        since = now - timedelta(minutes=conditions["unassigned_minutes"])
+        q &= Q(
+            **{f"{prefix}assignee__isnull": True, f"{prefix}ingested_at__lte": since}
+        )
+        # An assignment change (e.g. unassigned 5 minutes ago) restarts the "unassigned for" time.
+        q &= Q(
+            ~Exists(
+                MentionEvent.objects.filter(
+                    mention_id=OuterRef(outer),
+                    kind=MentionEvent.Kind.ASSIGNED,
+                    created_at__gt=since,
+                )
+            )
+        )
+    if "min_priority" in conditions:
+        q &= Q(**{f"{prefix}priority__gte": conditions["min_priority"]})
+    if "max_sentiment" in conditions:
+        q &= Q(**{f"{prefix}sentiment__lte": conditions["max_sentiment"]})
+    if "min_followers" in conditions:
+        q &= Q(**{f"{prefix}author__followers_count__gte": conditions["min_followers"]})
+    if conditions.get("keywords"):
+        words = Q()
+        for word in conditions["keywords"]:
+            words |= Q(**{f"{prefix}text__icontains": word.strip()})
+        q &= words
+    if conditions.get("streams"):
+        q &= Q(
+            Exists(
+                MentionStream.objects.filter(
+                    mention_id=OuterRef(outer), stream_id__in=conditions["streams"]
+                )
+            )
+        )
+    if conditions.get("teams"):
+        q &= Q(**{f"{prefix}team_id__in": conditions["teams"]})
+    return q
+
+
+def _clock_q(clock: ClockCondition, *, now: datetime) -> Q:
+    q = Q(target=clock["target"], stopped_at__isnull=True)
+    if clock.get("breached"):
+        # Breached, or running past due but not marked yet (the sweep marks breaches first, but
+        # evaluation at ingest and a no-op mark_breaches must not miss it).
+        return q & (
+            Q(state=SlaClock.State.BREACHED)
+            | Q(state=SlaClock.State.ACTIVE, due_at__lte=now)
+        )
+    within = timedelta(minutes=clock["due_within_minutes"])
+    return q & Q(state=SlaClock.State.ACTIVE, due_at__gt=now, due_at__lte=now + within)
+
+
+def candidates(
+    rule_id: int,
+    conditions: Conditions,
+    *,
+    now: datetime,
+    mention_ids: list[int] | None = None,
+) -> QuerySet[Any, dict[str, Any]]:
+    """Rows {rule, mention, target, cycle} that match the rule and have not fired yet."""
+    from mentions.escalation.models import EscalationFiring
+
+    clock = conditions.get("clock")
+    if clock is not None:
+        rows: QuerySet[Any, Any] = SlaClock.objects.filter(
+            _clock_q(clock, now=now),
+            _mention_q(conditions, now=now, prefix="mention__", outer="mention_id"),
+        )
+        if mention_ids is not None:
+            rows = rows.filter(mention_id__in=mention_ids)
+        rows = rows.annotate(
+            r=Value(rule_id, output_field=IntegerField()),
+            m=F("mention_id"),
+            t=F("target"),
+            c=Cast("cycle", IntegerField()),
+        )
+        fired = EscalationFiring.objects.filter(
+            rule_id=rule_id,
+            mention_id=OuterRef("mention_id"),
+            target=OuterRef("target"),
+            cycle=OuterRef("cycle"),
+        )
+    else:
+        rows = Mention.objects.filter(
+            _mention_q(conditions, now=now, prefix="", outer="pk")
+        )
+        if mention_ids is not None:
+            rows = rows.filter(pk__in=mention_ids)
+        rows = rows.annotate(
+            r=Value(rule_id, output_field=IntegerField()),
+            m=F("pk"),
+            t=Value("", output_field=CharField()),
+            c=Value(0, output_field=IntegerField()),
+        )
+        fired = EscalationFiring.objects.filter(
+            rule_id=rule_id, mention_id=OuterRef("pk"), target="", cycle=0
+        )
+    # `rows` is typed loosely on purpose: the two branches annotate different models.
+    return cast(
+        "QuerySet[Any, dict[str, Any]]",
+        rows.filter(~Exists(fired)).order_by().values("r", "m", "t", "c"),
+    )
