@@ -1,10 +1,17 @@
+"""Manager dashboards: response times, SLA compliance, volume and backlog, aggregated in SQL.
+
+A sub-package of `mentions/` (no models of its own) because every figure is read from the inbound side:
+mentions, their SLA clocks and their history.
+"""
+
 from __future__ import annotations
 
 from django.urls import path
-from django.views.generic import RedirectView
+
+from mentions.dashboard import views
 
 app_name = "dashboard"
-# Placeholder until the dashboard pages land.
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="mentions:queue"), name="overview"),
+    path("", views.overview, name="overview"),
+    path("export/<slug:name>.csv", views.export_csv, name="export"),
 ]

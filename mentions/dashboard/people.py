@@ -1,0 +1,87 @@
+"""Per-agent and per-team figures: one grouped query over the mentions posted in the range.
+
+A mention is attributed to the agent who gave its first answer (the first-response clock's
+`stopped_by`), or, while nobody has answered, to its assignee; to a team by `Mention.team`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.contrib.auth.models import User
+
+from mentions.dashboard import sql
+from mentions.dashboard.figures import PeopleRow
+from mentions.dashboard.filters import CLOCK, MENTION, DashboardFilters, mention_range
+from mentions.dashboard.measures import clock_seconds, durations, durations_sql
+from mentions.models import Team
+
+
+def _outcomes(alias: str) -> dict[str, str]:
+    return {
+        "stopped": f"{alias}.stopped_at IS NOT NULL AND {alias}.state <> 'cancelled'",
+        "on_time": f"{alias}.stopped_at IS NOT NULL AND {alias}.state = 'met' AND NOT {alias}.is_late",
+        "late": f"{alias}.stopped_at IS NOT NULL AND {alias}.state <> 'cancelled'"
+        f" AND ({alias}.state <> 'met' OR {alias}.is_late)",
+        "breached_open": f"{alias}.stopped_at IS NULL AND {alias}.state = 'breached'",
+        "active": f"{alias}.stopped_at IS NULL AND {alias}.state IN ('active', 'paused')",
+    }
+
+
+def people_rows(
+    f: DashboardFilters,
+    *,
+    by: Literal["agent", "team"],
+    only_agent: int | None = None,
+) -> list[PeopleRow]:
+    """Handled mentions, first-response median/p90 and SLA outcomes, resolution median/p90 per key.
+
+    Mentions set to monitoring or spam (cancelled clocks, no answer needed) are not "handled".
+    """
+    where, params = mention_range(f)
+    key = "COALESCE(fr.stopped_by_id, m.assignee_id)" if by == "agent" else "m.team_id"
+    fr, res = _outcomes("fr"), _outcomes("res")
+    having = ""
+    if only_agent is not None:
+        having = f" HAVING {key} = %s"
+        params = [*params, only_agent]
+    rows = sql.run(
+        f"SELECT {key}, COUNT(*),"  # noqa: S608 (constant fragments; values are parameters)
+        f" {durations_sql(clock_seconds(f, 'fr'), fr['stopped'])},"
+        f" COUNT(*) FILTER (WHERE {fr['on_time']}), COUNT(*) FILTER (WHERE {fr['late']}),"
+        f" COUNT(*) FILTER (WHERE {fr['breached_open']}), COUNT(*) FILTER (WHERE {fr['active']}),"
+        f" {durations_sql(clock_seconds(f, 'res'), res['stopped'])}"
+        f" FROM {MENTION} m"
+        f" LEFT JOIN {CLOCK} fr ON fr.mention_id = m.id AND fr.target = 'first_response'"
+        f" AND fr.cycle = 1"
+        f" LEFT JOIN {CLOCK} res ON res.mention_id = m.id AND res.target = 'resolution'"
+        f" AND res.cycle = 1"
+        f" WHERE {where} AND m.status NOT IN ('monitoring', 'spam')"
+        f" GROUP BY {key}{having}",
+        params,
+    )
+    ids = [r[0] for r in rows if r[0] is not None]
+    if by == "agent":
+        names = {
+            u.pk: (u.get_full_name() or u.get_username())
+            for u in User.objects.filter(pk__in=ids)
+        }
+        nobody = "Unassigned, unanswered"
+    else:
+        names = dict(Team.objects.filter(pk__in=ids).values_list("pk", "name"))
+        nobody = "No team"
+    out = [
+        PeopleRow(
+            key=r[0],
+            label=names.get(r[0], f"#{r[0]}") if r[0] is not None else nobody,
+            handled=int(r[1]),
+            first_response=durations(r[2:6]),
+            on_time=int(r[6]),
+            late=int(r[7]),
+            breached_open=int(r[8]),
+            active=int(r[9]),
+            resolution=durations(r[10:14]),
+        )
+        for r in rows
+    ]
+    return sorted(out, key=lambda p: (p.key is None, -p.handled, p.label))

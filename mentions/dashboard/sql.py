@@ -1,0 +1,108 @@
+"""SQL fragments that differ between PostgreSQL and the embedded SQLite default.
+
+PostgreSQL does all the work: `percentile_cont(p) WITHIN GROUP (ORDER BY v)` (linear interpolation
+between the two nearest ranks), `date_trunc` buckets and `EXTRACT(EPOCH ...)` differences.
+
+SQLite has no ordered-set aggregates, so on SQLite only `percentile_cont` is a user-defined aggregate
+registered on the connection (`pctl(v, p)`, written in Python with the same linear interpolation); it
+runs inside the same GROUP BY queries, so the figures and their grouping stay in SQL on both backends.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime
+from typing import Any
+
+from django.db import connection
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def percentile_cont(values: list[float], p: float) -> float | None:
+    """PostgreSQL's percentile_cont: the value at rank p*(n-1), interpolated linearly."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    pos = p * (len(ordered) - 1)
+    lo = math.floor(pos)
+    hi = math.ceil(pos)
+    return ordered[lo] + (pos - lo) * (ordered[hi] - ordered[lo])
+
+
+class _SqlitePercentile:
+    """`pctl(value, fraction)` for SQLite: collects the group's values, then interpolates like Postgres."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.fraction = 0.5
+
+    def step(self, value: float | None, fraction: float) -> None:
+        self.fraction = fraction
+        if value is not None:
+            self.values.append(float(value))
+
+    def finalize(self) -> float | None:
+        return percentile_cont(self.values, self.fraction)
+
+
+def prepare_connection() -> None:
+    """Register the SQLite percentile aggregate on the current connection (a no-op on PostgreSQL)."""
+    if is_postgres():
+        return
+    connection.ensure_connection()
+    raw: Any = connection.connection
+    raw.create_aggregate("pctl", 2, _SqlitePercentile)
+
+
+def pct(value: str, fraction: float, condition: str | None = None) -> str:
+    """The `fraction` percentile of `value` over the group rows that meet `condition`."""
+    filt = f" FILTER (WHERE {condition})" if condition else ""
+    if is_postgres():
+        return f"percentile_cont({fraction}) WITHIN GROUP (ORDER BY {value}){filt}"
+    return f"pctl({value}, {fraction}){filt}"
+
+
+def seconds_between(later: str, earlier: str) -> str:
+    if is_postgres():
+        return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
+    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+
+
+def bucket(column: str, hourly: bool) -> str:
+    """The UTC day (or hour) a timestamp falls in."""
+    if is_postgres():
+        return f"date_trunc('{'hour' if hourly else 'day'}', {column})"
+    return f"strftime('{'%Y-%m-%d %H:00:00' if hourly else '%Y-%m-%d 00:00:00'}', {column})"
+
+
+def weekday(column: str) -> str:
+    """Monday = 0 ... Sunday = 6, in UTC."""
+    if is_postgres():
+        return f"(EXTRACT(ISODOW FROM {column})::int - 1)"
+    return f"((CAST(strftime('%w', {column}) AS INTEGER) + 6) % 7)"
+
+
+def hour(column: str) -> str:
+    if is_postgres():
+        return f"EXTRACT(HOUR FROM {column})::int"
+    return f"CAST(strftime('%H', {column}) AS INTEGER)"
+
+
+def as_datetime(value: Any) -> datetime:
+    """A bucket value (aware datetime from Postgres, text from SQLite) as an aware UTC datetime."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+
+
+def run(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """Run one aggregate query and return its (small, already grouped) result."""
+    prepare_connection()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
