@@ -7,6 +7,7 @@ way the response is JSON with the rate-limit, `api-version` and `x-access-level`
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -106,6 +107,9 @@ def api_endpoint(
                 reply = handler(
                     Call(request=request, caller=caller, now=now, fault=fault), **kwargs
                 )
+                if fault is not None and fault.kind == SandboxFault.Kind.LOST_RESPONSE:
+                    # The change is committed (autocommit); only the answer is late.
+                    time.sleep(fault.delay_seconds)
             except ApiError as error:
                 return json_response(error.status, error.body, headers | error.headers)
             return json_response(reply.status, reply.body, headers | reply.headers)

@@ -40,7 +40,7 @@ def raise_for(
     if kind == SandboxFault.Kind.SLOW:
         time.sleep(fault.delay_seconds)
         return
-    if kind == SandboxFault.Kind.PARTIAL_ERRORS:
+    if kind in (SandboxFault.Kind.PARTIAL_ERRORS, SandboxFault.Kind.LOST_RESPONSE):
         return
     if kind == SandboxFault.Kind.RATE_LIMIT:
         reset = int(now.timestamp()) + fault.reset_in_seconds

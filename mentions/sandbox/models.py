@@ -225,6 +225,9 @@ class SandboxFault(models.Model):
         SLOW = "slow"
         PARTIAL_ERRORS = "partial_errors"
         UNAUTHORIZED = "unauthorized"
+        # The call succeeds (a post is created) but the answer is held back for delay_seconds: the
+        # client's "did X accept it?" window, used to test crash recovery and reconciliation.
+        LOST_RESPONSE = "lost_response"
 
     endpoint = models.CharField(max_length=30)
     kind = models.CharField(max_length=20, choices=Kind.choices)
