@@ -1,0 +1,400 @@
+"""The composer (a fragment the workspace loads, and a page of its own) and its actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from helpdesk.lib.http import AuthedHttpRequest
+from mentions.models import Mention
+from mentions.roles import Role, has_role
+from responders import canned, guards, handoff, replies
+from responders.forms import (
+    CallForm,
+    DmForm,
+    EmailForm,
+    PhoneForm,
+    ReplyForm,
+    ResolveForm,
+)
+from responders.models import GuardSettings, Handoff, Outbound
+from responders.text import weighted_length
+
+DEFAULT_OFFLINE = {
+    "dm": "Hi {{ author.handle }}, we've sent you a DM so we can look into this privately. ^{{ agent.first_name }}",
+    "email": "Hi {{ author.handle }}, we've sent you an email so we can look into this privately. ^{{ agent.first_name }}",
+}
+DEFAULT_FOLLOWUP = (
+    "Hi {{ author.handle }}, glad we could sort this out! If you're happy to, "
+    "let others know how it went. ^{{ agent.first_name }}"
+)
+NOT_SUMMONED = (
+    "X allows an API reply only when the author @mentioned or quoted the brand, and this post "
+    "did neither. Send a DM, an email or log a phone call instead."
+)
+
+
+def _require_agent(request: AuthedHttpRequest) -> None:
+    if not has_role(request.user, Role.AGENT, Role.MANAGER, Role.ADMIN):
+        raise PermissionDenied
+
+
+def _get_mention(request: AuthedHttpRequest, mention_id: int) -> Mention:
+    _require_agent(request)
+    return get_object_or_404(
+        Mention.objects.select_related("author", "account", "thread"), pk=mention_id
+    )
+
+
+def _get_outbound(request: AuthedHttpRequest, outbound_id: int) -> Outbound:
+    _require_agent(request)
+    return get_object_or_404(Outbound.objects.select_related("mention"), pk=outbound_id)
+
+
+def _presence_url(mention: Mention) -> str:
+    try:  # the queue helper's presence endpoint (contracts §7); absent until it lands
+        return reverse("mentions:presence", args=[mention.pk])
+    except NoReverseMatch:
+        return ""
+
+
+def _canned_options(
+    channel: str, values: dict[str, str], *, purpose: str = "general"
+) -> list[tuple[int, str, str]]:
+    return [
+        (c.pk, c.title, canned.render_placeholders(c.body, values))
+        for c in canned.responses_for(channel, purpose=purpose)
+    ]
+
+
+def _template_text(
+    purpose: str, channel: str, default: str, values: dict[str, str]
+) -> str:
+    found = canned.responses_for(channel, purpose=purpose)
+    return canned.render_placeholders(found[0].body if found else default, values)
+
+
+def _composer_context(
+    request: AuthedHttpRequest,
+    mention: Mention,
+    *,
+    now: datetime,
+    active: str = "",
+    bound: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    guard = GuardSettings.load()
+    values = canned.placeholder_values(mention, request.user, guard=guard)
+    initial = {"opened_at": now.isoformat()}
+    forms: dict[str, Any] = {
+        "reply": ReplyForm(initial=initial),
+        "dm": DmForm(
+            initial=initial
+            | {
+                "public_text": _template_text(
+                    "offline", "reply", DEFAULT_OFFLINE["dm"], values
+                )
+            }
+        ),
+        "email": EmailForm(
+            initial=initial
+            | {
+                "public_text": _template_text(
+                    "offline", "reply", DEFAULT_OFFLINE["email"], values
+                )
+            }
+        ),
+        "phone": PhoneForm(region=guard.phone_region),
+    } | (bound or {})
+    handoffs = list(mention.handoffs.select_related("agent").order_by("-created_at"))
+    followup = handoff.followup_due(mention)
+    return {
+        "mention": mention,
+        "forms": forms,
+        "active": active or ("reply" if mention.summons_brand else "dm"),
+        "not_summoned": "" if mention.summons_brand else NOT_SUMMONED,
+        "canned": {ch: _canned_options(ch, values) for ch in ("reply", "dm", "email")},
+        "heat": guards.thread_heat(mention, guard),
+        "outbounds": list(
+            mention.outbounds.select_related("agent").order_by("-created_at")[:10]
+        ),
+        "handoffs": [
+            (h, list(handoff.dm_answers(h)), CallForm(), ResolveForm())
+            for h in handoffs
+        ],
+        "followup": followup,
+        "followup_text": _template_text("followup", "reply", DEFAULT_FOLLOWUP, values)
+        if followup
+        else "",
+        "presence_url": _presence_url(mention),
+        "now": now,
+        "guard": guard,
+        "placeholders": canned.PLACEHOLDERS,
+    } | extra
+
+
+def _render_composer(
+    request: AuthedHttpRequest, mention: Mention, **kwargs: Any
+) -> HttpResponse:
+    now = kwargs.pop("now", None) or timezone.now()
+    return render(
+        request,
+        "responders/_composer.html",
+        _composer_context(request, mention, now=now, **kwargs),
+    )
+
+
+@require_GET
+def composer(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
+    mention = _get_mention(request, mention_id)
+    return _render_composer(request, mention, active=request.GET.get("channel", ""))
+
+
+@require_GET
+def compose_page(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
+    mention = _get_mention(request, mention_id)
+    context = _composer_context(
+        request, mention, now=timezone.now(), active=request.GET.get("channel", "")
+    )
+    context["thread"] = list(
+        Mention.objects.filter(thread_id=mention.thread_id).order_by("created_at")[:50]
+    )
+    return render(request, "responders/compose_page.html", context)
+
+
+def _collisions(
+    request: AuthedHttpRequest, mention: Mention, form: Any
+) -> list[Outbound]:
+    if form.cleaned_data.get("send_anyway"):
+        return []
+    return guards.find_collisions(
+        mention, agent=request.user, opened_at=form.cleaned_data["opened_at"]
+    )
+
+
+def _with_send_anyway(form_class: Any, request: AuthedHttpRequest) -> Any:
+    data = request.POST.copy()
+    data["send_anyway"] = "1"
+    form = form_class(data)
+    form.is_valid()
+    return form
+
+
+def _privacy(text: str, guard: GuardSettings) -> list[guards.Finding]:
+    return guards.scan_with_settings(text, guard) if text else []
+
+
+@require_POST
+def reply_create(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
+    mention = _get_mention(request, mention_id)
+    now = timezone.now()
+    form = ReplyForm(request.POST)
+    if not mention.summons_brand:
+        form.is_valid()
+        form.add_error(None, NOT_SUMMONED)
+        return _render_composer(
+            request, mention, now=now, active="reply", bound={"reply": form}
+        )
+    if not form.is_valid():
+        return _render_composer(
+            request, mention, now=now, active="reply", bound={"reply": form}
+        )
+    guard = GuardSettings.load()
+    text = form.cleaned_data["text"]
+    findings = _privacy(text, guard)
+    if findings and guard.privacy_mode == GuardSettings.Mode.BLOCK:
+        return _render_composer(
+            request, mention, now=now, active="reply", bound={"reply": form},
+            privacy_block=guards.describe(findings), blocked_text=text,
+        )  # fmt: skip
+    collisions = _collisions(request, mention, form)
+    if collisions:
+        return _render_composer(
+            request, mention, now=now, active="reply",
+            bound={"reply": _with_send_anyway(ReplyForm, request)}, collisions=collisions,
+        )  # fmt: skip
+    replies.queue_reply(mention, text=text, agent=request.user, now=now)
+    return _render_composer(
+        request, mention, now=now, active="reply",
+        privacy_warning=guards.describe(findings) if findings else "",
+    )  # fmt: skip
+
+
+def _handoff_create(
+    request: AuthedHttpRequest, mention: Mention, channel: str
+) -> HttpResponse:
+    now = timezone.now()
+    form_class = DmForm if channel == "dm" else EmailForm
+    form = form_class(request.POST)
+    public_wanted = request.POST.get("take_offline") == "1"
+    if not form.is_valid():
+        return _render_composer(
+            request, mention, now=now, active=channel, bound={channel: form}
+        )
+    public_text = form.cleaned_data["public_text"] if public_wanted else ""
+    if public_text and not mention.summons_brand:
+        form.add_error("public_text", NOT_SUMMONED)
+        return _render_composer(
+            request, mention, now=now, active=channel, bound={channel: form}
+        )
+    guard = GuardSettings.load()
+    findings = _privacy(public_text, guard)
+    if findings and guard.privacy_mode == GuardSettings.Mode.BLOCK:
+        form.add_error(
+            "public_text",
+            f"The public part contains {guards.describe(findings)}; keep it in the private message.",
+        )
+        return _render_composer(
+            request, mention, now=now, active=channel, bound={channel: form}
+        )
+    collisions = _collisions(request, mention, form)
+    if collisions:
+        return _render_composer(
+            request, mention, now=now, active=channel,
+            bound={channel: _with_send_anyway(form_class, request)}, collisions=collisions,
+        )  # fmt: skip
+    data = form.cleaned_data
+    if channel == "dm":
+        handoff.start_dm_handoff(
+            mention, text=data["text"], agent=request.user, now=now,
+            promised_at=data["promised_at"], public_text=public_text,
+        )  # fmt: skip
+    else:
+        handoff.start_email_handoff(
+            mention, address=data["address"], subject=data["subject"], text=data["text"],
+            agent=request.user, now=now, include_quote=data["include_quote"],
+            promised_at=data["promised_at"], public_text=public_text,
+        )  # fmt: skip
+    return _render_composer(request, mention, now=now, active=channel)
+
+
+@require_POST
+def dm_create(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
+    return _handoff_create(request, _get_mention(request, mention_id), "dm")
+
+
+@require_POST
+def email_create(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
+    return _handoff_create(request, _get_mention(request, mention_id), "email")
+
+
+@require_POST
+def phone_create(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
+    mention = _get_mention(request, mention_id)
+    now = timezone.now()
+    form = PhoneForm(request.POST, region=GuardSettings.load().phone_region)
+    if not form.is_valid():
+        return _render_composer(
+            request, mention, now=now, active="phone", bound={"phone": form}
+        )
+    handoff.log_callback(
+        mention, number=form.cleaned_data["number"], promised_at=form.cleaned_data["promised_at"],
+        agent=request.user, now=now, notes=form.cleaned_data["notes"],
+    )  # fmt: skip
+    return _render_composer(request, mention, now=now, active="phone")
+
+
+@require_POST
+def preview(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
+    _get_mention(request, mention_id)
+    text = request.POST.get("text", "")
+    return render(
+        request,
+        "responders/_composer_preview.html",
+        {
+            "text": text,
+            "length": weighted_length(text),
+            "findings": guards.describe(_privacy(text, GuardSettings.load())),
+        },
+    )
+
+
+@require_GET
+def outbound_status(request: AuthedHttpRequest, outbound_id: int) -> HttpResponse:
+    outbound = _get_outbound(request, outbound_id)
+    return render(
+        request, "responders/_outbound.html", {"o": outbound, "now": timezone.now()}
+    )
+
+
+@require_POST
+def outbound_undo(request: AuthedHttpRequest, outbound_id: int) -> HttpResponse:
+    outbound = _get_outbound(request, outbound_id)
+    now = timezone.now()
+    undone = replies.undo_outbound(outbound, agent=request.user, now=now)
+    outbound.refresh_from_db()
+    notice = "" if undone else "Too late to undo: it is already on its way."
+    return render(
+        request,
+        "responders/_outbound.html",
+        {"o": outbound, "now": now, "notice": notice},
+    )
+
+
+@require_POST
+def outbound_retry(request: AuthedHttpRequest, outbound_id: int) -> HttpResponse:
+    outbound = _get_outbound(request, outbound_id)
+    now = timezone.now()
+    retried = replies.retry_outbound(outbound, agent=request.user, now=now)
+    outbound.refresh_from_db()
+    notice = "" if retried else "This one cannot be retried."
+    return render(
+        request,
+        "responders/_outbound.html",
+        {"o": outbound, "now": now, "notice": notice},
+    )
+
+
+def _get_handoff(request: AuthedHttpRequest, handoff_id: int) -> Handoff:
+    _require_agent(request)
+    return get_object_or_404(Handoff.objects.select_related("mention"), pk=handoff_id)
+
+
+@require_POST
+def handoff_call(request: AuthedHttpRequest, handoff_id: int) -> HttpResponse:
+    item = _get_handoff(request, handoff_id)
+    form = CallForm(request.POST)
+    if (
+        form.is_valid()
+        and item.channel == Handoff.Channel.PHONE
+        and item.status == Handoff.Status.OPEN
+    ):
+        handoff.record_call(
+            item, outcome=form.cleaned_data["outcome"], notes=form.cleaned_data["notes"],
+            agent=request.user, now=timezone.now(),
+        )  # fmt: skip
+    return _render_composer(
+        request, _get_mention(request, item.mention_id), active="phone"
+    )
+
+
+@require_POST
+def handoff_resolve(request: AuthedHttpRequest, handoff_id: int) -> HttpResponse:
+    item = _get_handoff(request, handoff_id)
+    form = ResolveForm(request.POST)
+    if form.is_valid():
+        handoff.resolve_handoff(
+            item,
+            outcome=form.cleaned_data["outcome"],
+            agent=request.user,
+            now=timezone.now(),
+        )
+    return _render_composer(
+        request, _get_mention(request, item.mention_id), active=item.channel
+    )
+
+
+@require_POST
+def handoff_dismiss_followup(
+    request: AuthedHttpRequest, handoff_id: int
+) -> HttpResponse:
+    item = _get_handoff(request, handoff_id)
+    handoff.dismiss_followup(item)
+    return _render_composer(request, _get_mention(request, item.mention_id))
