@@ -124,6 +124,33 @@ class SlaPolicy(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def target_seconds(self, target: str) -> tuple[int, bool] | None:
+        """(seconds, is business time) of one target, or None when the policy does not set it."""
+        minutes = getattr(self, f"{target}_minutes")
+        if minutes is None:
+            return None
+        return int(minutes) * 60, bool(getattr(self, f"{target}_business"))
+
+    @property
+    def target_cells(self) -> list[tuple[int | None, bool]]:
+        """(minutes, business) of first response, next response, resolution, for the pages."""
+        return [
+            (self.first_response_minutes, self.first_response_business),
+            (self.next_response_minutes, self.next_response_business),
+            (self.resolution_minutes, self.resolution_business),
+        ]
+
+    @property
+    def has_targets(self) -> bool:
+        return any(
+            m is not None
+            for m in (
+                self.first_response_minutes,
+                self.next_response_minutes,
+                self.resolution_minutes,
+            )
+        )
+
 
 class SlaClock(models.Model):
     """One target's clock on one mention (first response, next response #n, resolution).
@@ -167,8 +194,14 @@ class SlaClock(models.Model):
     target_seconds = models.PositiveIntegerField()
     started_at = models.DateTimeField()
     due_at = models.DateTimeField()
+    # When the countdown turns amber (the policy's warning share of the target) and the hover text
+    # with the due time in the calendar's zone; both follow due_at.
+    warning_at = models.DateTimeField(null=True, blank=True)
+    due_hint = models.CharField(max_length=200, blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)
     paused_seconds = models.PositiveIntegerField(default=0)
+    # Open (business) time that passed while paused: business-time due times move by this much.
+    paused_business_seconds = models.PositiveIntegerField(default=0)
     stopped_at = models.DateTimeField(null=True, blank=True)
     breached_at = models.DateTimeField(null=True, blank=True)
     is_late = models.BooleanField(default=False)
@@ -202,3 +235,42 @@ class SlaClock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target} #{self.cycle} on mention {self.mention_id}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.stopped_at is None and self.state in (
+            self.State.ACTIVE,
+            self.State.PAUSED,
+            self.State.BREACHED,
+        )
+
+    @property
+    def display_state(self) -> str:
+        """active / paused / met / met late / breached / cancelled, as the workspace shows it."""
+        if self.state == self.State.MET and self.is_late:
+            return "met late"
+        return str(self.get_state_display()).lower()
+
+    @property
+    def elapsed_text(self) -> str:
+        """How long the clock ran, paused time out ("1h 02m", "12m 05s")."""
+        return _duration(self.elapsed_seconds or 0)
+
+    @property
+    def elapsed_business_text(self) -> str:
+        return _duration(self.elapsed_business_seconds or 0)
+
+    @property
+    def state_slug(self) -> str:
+        return self.display_state.replace(" ", "-")
+
+
+def _duration(seconds: int) -> str:
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {secs:02d}s"
