@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
 from mentions.fields import EncryptedTextField
@@ -244,6 +245,16 @@ class PriorityKeyword(models.Model):
         return self.term
 
 
+# The queue's "most urgent first" order as index expressions, all ascending so that one row comparison
+# `(due, neg_priority, created_at, id) > (...)` is a single index range (mentions/queue.py):
+# SLA due time with "no clock" last, then the higher priority, then the older post.
+NO_DUE_AT = datetime(9999, 12, 31, tzinfo=UTC)
+URGENCY_DUE = Coalesce("sla_due_at", Value(NO_DUE_AT))
+URGENCY_PRIORITY = F("priority") * -1
+# Statuses that still need an answer: the default queue and its partial index.
+OPEN_STATUSES = ("new", "open")
+
+
 class Mention(models.Model):
     """One inbound post or DM, with its triage state."""
 
@@ -334,6 +345,9 @@ class Mention(models.Model):
     # hover text (target, business-hours due time in the calendar's zone): set with sla_due_at.
     sla_warning_at = models.DateTimeField(null=True, blank=True)
     sla_hint = models.CharField(max_length=200, blank=True)
+    # Bumped by every triage change (and set by the database on insert, so ingest's raw INSERTs need not
+    # name it): the live queue asks for the rows changed since its cursor (mentions/queue.py).
+    updated_at = models.DateTimeField(default=timezone.now, db_default=Now())
 
     class Meta:
         # Every index here is written on every ingested row (bench/ingest): keep only those a query needs.
@@ -343,13 +357,36 @@ class Mention(models.Model):
             )
         ]
         indexes = [
-            # The queue: newest first, with a keyset on (created_at, id).
+            # Date ranges (`from`/`to`) and the dashboards: newest first on created_at.
             models.Index(fields=["-created_at", "-id"], name="mentions_mention_queue"),
-            # The queue filtered by status (open work).
+            # The default queue (open work), most urgent first, keyset on the same expressions.
             models.Index(
-                fields=["status", "-created_at", "-id"],
-                name="mentions_mention_status_queue",
+                URGENCY_DUE,
+                URGENCY_PRIORITY,
+                "created_at",
+                "id",
+                name="mentions_mention_open_urgency",
+                condition=Q(status__in=OPEN_STATUSES),
             ),
+            # The queue filtered by one status (waiting, monitoring, ...), most urgent first.
+            models.Index(
+                "status",
+                URGENCY_DUE,
+                URGENCY_PRIORITY,
+                "created_at",
+                "id",
+                name="mentions_mention_status_due",
+            ),
+            # view=all: every mention, most urgent first.
+            models.Index(
+                URGENCY_DUE,
+                URGENCY_PRIORITY,
+                "created_at",
+                "id",
+                name="mentions_mention_urgency",
+            ),
+            # The live queue's poll: rows changed since the cursor.
+            models.Index(fields=["updated_at"], name="mentions_mention_updated"),
             # "My mentions".
             models.Index(
                 fields=["assignee", "status"],
@@ -375,6 +412,16 @@ class Mention(models.Model):
     @property
     def detection_lag_seconds(self) -> float:
         return self.detection_lag.total_seconds()
+
+    def sentiment_label(self) -> str:
+        """negative / neutral / positive by VADER's customary ±0.05 band; "" when not scored."""
+        if self.sentiment is None:
+            return ""
+        if self.sentiment <= -0.05:
+            return "negative"
+        if self.sentiment >= 0.05:
+            return "positive"
+        return "neutral"
 
     def x_url(self) -> str:
         if self.kind == self.Kind.DM:

@@ -1,13 +1,14 @@
 """Triage services: assign, change status or priority, tag, and note a mention.
 
-Each function does the whole change in one transaction, records it in the mention's history, and
-tells the SLA clocks. `actor=None` means an automated action (an escalation rule); automated actions
+Each function does the whole change in one transaction, records it in the mention's history, bumps
+`updated_at` (the live queue's change cursor) and tells the SLA clocks. The `bulk_*` versions apply
+the same change to many mentions in one transaction, with one history event per mention. `actor=None` means an automated action (an escalation rule); automated actions
 never stop a response clock (only `sla.record_human_answer` does).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from django.contrib.auth.models import User
@@ -16,6 +17,11 @@ from django.db import transaction
 from mentions.history import record_event
 from mentions.models import Mention, MentionEvent, Note, Tag, Team
 from mentions.sla import services as sla
+
+
+def _touch(mention: Mention, now: datetime) -> None:
+    mention.updated_at = now
+    Mention.objects.filter(pk=mention.pk).update(updated_at=now)
 
 
 def _who(actor: User | None) -> str:
@@ -34,7 +40,8 @@ def assign_mention(
     """Assign to an agent (or clear) and optionally a team; a new mention becomes open."""
     old_status = mention.status
     mention.assignee = assignee
-    fields = ["assignee"]
+    mention.updated_at = now
+    fields = ["assignee", "updated_at"]
     if team is not None:
         mention.team = team
         fields.append("team")
@@ -70,7 +77,8 @@ def set_status(
     if old == status:
         return
     mention.status = status
-    mention.save(update_fields=["status"])
+    mention.updated_at = now
+    mention.save(update_fields=["status", "updated_at"])
     record_event(
         mention,
         MentionEvent.Kind.STATUS,
@@ -95,7 +103,8 @@ def set_priority(
     if old == priority:
         return
     mention.priority = priority
-    fields = ["priority"]
+    mention.updated_at = now
+    fields = ["priority", "updated_at"]
     if actor is not None:
         mention.is_priority_overridden = True
         fields.append("is_priority_overridden")
@@ -125,6 +134,7 @@ def add_tags(
         mention.tags.add(tag)
         added.append(tag)
     if added:
+        _touch(mention, now)
         record_event(
             mention,
             MentionEvent.Kind.TAGGED,
@@ -141,6 +151,7 @@ def remove_tag(
     mention: Mention, tag: Tag, *, actor: User | None, now: datetime
 ) -> None:
     mention.tags.remove(tag)
+    _touch(mention, now)
     record_event(
         mention,
         MentionEvent.Kind.UNTAGGED,
@@ -164,3 +175,61 @@ def add_note(mention: Mention, body: str, *, actor: User | None, now: datetime) 
         at=now,
     )
     return note
+
+
+def _bulk(mention_ids: Sequence[int], change: Callable[[Mention], object]) -> list[int]:
+    """Lock the mentions in id order (two bulk actions never deadlock) and change each; returns the ids found."""
+    with transaction.atomic():
+        mentions = list(
+            Mention.objects.select_for_update()
+            .filter(pk__in=mention_ids)
+            .order_by("pk")
+        )
+        for mention in mentions:
+            change(mention)
+    return [m.pk for m in mentions]
+
+
+def bulk_assign(
+    mention_ids: Sequence[int],
+    *,
+    assignee: User | None,
+    team: Team | None = None,
+    actor: User | None,
+    now: datetime,
+) -> list[int]:
+    return _bulk(
+        mention_ids,
+        lambda m: assign_mention(m, assignee=assignee, team=team, actor=actor, now=now),
+    )
+
+
+def bulk_set_status(
+    mention_ids: Sequence[int],
+    status: Mention.Status,
+    *,
+    actor: User | None,
+    now: datetime,
+) -> list[int]:
+    return _bulk(mention_ids, lambda m: set_status(m, status, actor=actor, now=now))
+
+
+def bulk_set_priority(
+    mention_ids: Sequence[int],
+    priority: Mention.Priority,
+    *,
+    actor: User | None,
+    now: datetime,
+) -> list[int]:
+    return _bulk(mention_ids, lambda m: set_priority(m, priority, actor=actor, now=now))
+
+
+def bulk_add_tags(
+    mention_ids: Sequence[int],
+    names: Iterable[str],
+    *,
+    actor: User | None,
+    now: datetime,
+) -> list[int]:
+    names = list(names)
+    return _bulk(mention_ids, lambda m: add_tags(m, names, actor=actor, now=now))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from mentions.models import Author, Mention, MentionStream, Stream, Thread, XAccount
@@ -63,13 +64,15 @@ def test_every_role_sees_the_queue(client, request, persona):
     assert client.get("/mentions/").status_code == 200
 
 
-def test_it_lists_mentions_newest_first(agent_client, account, stream):
+def test_it_lists_the_longest_waiting_first_when_no_sla_or_priority_differs(
+    agent_client, account, stream
+):
     older = make_mention(account, stream, 5, text="older mention")
     newer = make_mention(account, stream, 1, text="newer mention")
 
     response = agent_client.get("/mentions/")
 
-    assert [m.pk for m in response.context["mentions"]] == [newer.pk, older.pk]
+    assert [m.pk for m in response.context["mentions"]] == [older.pk, newer.pk]
 
 
 def test_it_escapes_post_text_and_author_names(agent_client, account, stream):
@@ -91,31 +94,40 @@ def test_the_mention_page_escapes_text_and_names(agent_client, account, stream):
     assert "&lt;img src=x onerror=&quot;window.pwned=2&quot;&gt;" in content
 
 
-def test_the_live_poll_answers_204_when_nothing_arrived(agent_client, account, stream):
-    mention = make_mention(account, stream, 1)
+def _since(response) -> str:
+    return response.context["checked_at"]
 
-    response = agent_client.get(
-        f"/mentions/new/?after={mention.pk}", headers={"HX-Request": "true"}
-    )
+
+def test_the_live_poll_answers_204_when_nothing_arrived(agent_client, account, stream):
+    with time_machine.travel(timezone.now() - timedelta(minutes=5), tick=False):
+        make_mention(account, stream, 1)
+    page = agent_client.get("/mentions/")
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=1), tick=False):
+        response = agent_client.get(
+            f"/mentions/updates/?since={_since(page)}", headers={"HX-Request": "true"}
+        )
 
     assert response.status_code == 204
+    assert int(response["X-Queue-Checked-At"]) > int(_since(page))
 
 
-def test_the_live_poll_returns_only_the_table_fragment_with_new_mentions(
-    agent_client, account, stream
-):
-    first = make_mention(account, stream, 2)
+def test_the_live_poll_returns_only_the_new_rows(agent_client, account, stream):
+    with time_machine.travel(timezone.now() - timedelta(minutes=5), tick=False):
+        make_mention(account, stream, 2)
+    with time_machine.travel(timezone.now() - timedelta(minutes=1), tick=False):
+        page = agent_client.get("/mentions/")
     make_mention(account, stream, 1, text="brand new complaint")
 
     response = agent_client.get(
-        f"/mentions/new/?after={first.pk}", headers={"HX-Request": "true"}
+        f"/mentions/updates/?since={_since(page)}", headers={"HX-Request": "true"}
     )
 
     content = response.content.decode()
     assert response.status_code == 200
     assert "brand new complaint" in content
-    assert 'id="mention-table"' in content
-    assert "<html" not in content
+    assert content.count('class="mention-row') == 1
+    assert "<html" not in content and 'id="mention-table"' not in content
 
 
 def test_the_queue_query_count_does_not_grow_with_rows(
@@ -123,7 +135,7 @@ def test_the_queue_query_count_does_not_grow_with_rows(
 ):
     for n in range(3):
         make_mention(account, stream, n)
-    with django_assert_max_num_queries(8) as few:
+    with django_assert_max_num_queries(12) as few:
         agent_client.get("/mentions/")
     for n in range(3, 40):
         make_mention(account, stream, n)

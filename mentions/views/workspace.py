@@ -1,0 +1,285 @@
+"""The mention workspace: the thread, the author, triage controls, history, composer slot, presence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.forms import Form
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from helpdesk.lib.http import AuthedHttpRequest
+from mentions import presence, triage
+from mentions.forms import (
+    AssignForm,
+    NoteForm,
+    PresenceForm,
+    PriorityForm,
+    StatusForm,
+    TagForm,
+)
+from mentions.models import Mention, MentionEvent, Note, Tag, Team
+from mentions.views.common import (
+    agents,
+    get_mention,
+    staff_required,
+    static_exists,
+)
+
+# Our side of the conversation, shown in the thread between the customer's posts.
+OUTWARD_KINDS = [
+    MentionEvent.Kind.REPLY,
+    MentionEvent.Kind.DM,
+    MentionEvent.Kind.EMAIL,
+    MentionEvent.Kind.PHONE,
+    MentionEvent.Kind.HANDOFF,
+]
+THREAD_LIMIT = 200
+HISTORY_LIMIT = 200
+
+
+@dataclass
+class TimelineItem:
+    at: datetime
+    kind: str  # "post" (a mention), "event" (our reply / hand-off) or "note"
+    post: Mention | None = None
+    event: MentionEvent | None = None
+    note: Note | None = None
+
+
+def _optional_url(name: str, *args: Any) -> str | None:
+    """A URL another helper's app may not define yet: the page renders without that part."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+def _template_exists(name: str) -> bool:
+    try:
+        get_template(name)
+    except TemplateDoesNotExist:
+        return False
+    return True
+
+
+def _timeline(mention: Mention) -> list[TimelineItem]:
+    """The whole conversation in order: customers' posts, our replies and hand-offs, internal notes."""
+    if mention.conversation_id:
+        posts = list(
+            Mention.objects.filter(
+                account_id=mention.account_id,
+                conversation_id=mention.conversation_id,
+            )
+            .select_related("author")
+            .defer("raw", "author__description")
+            .order_by("created_at", "id")[:THREAD_LIMIT]
+        )
+    else:
+        posts = [mention]
+    ids = [p.pk for p in posts]
+    events = MentionEvent.objects.filter(
+        mention_id__in=ids, kind__in=OUTWARD_KINDS
+    ).select_related("actor")
+    notes = Note.objects.filter(mention_id__in=ids).select_related("author")
+    items = [TimelineItem(at=p.created_at, kind="post", post=p) for p in posts]
+    items += [TimelineItem(at=e.created_at, kind="event", event=e) for e in events]
+    items += [TimelineItem(at=n.created_at, kind="note", note=n) for n in notes]
+    return sorted(items, key=lambda i: i.at)
+
+
+def _history(mention: Mention) -> list[MentionEvent]:
+    return list(
+        mention.events.select_related("actor").order_by("-created_at", "-id")[
+            :HISTORY_LIMIT
+        ]
+    )
+
+
+def _triage_context(mention: Mention) -> dict[str, Any]:
+    return {
+        "mention": mention,
+        "tags": list(mention.tags.all()),
+        "agents": list(agents().only("id", "username", "first_name", "last_name")),
+        "teams": list(Team.objects.all()),
+        "statuses": Mention.Status.choices,
+        "priorities": Mention.Priority.choices,
+        "note_form": NoteForm(),
+    }
+
+
+def _author_context(mention: Mention) -> dict[str, Any]:
+    earlier = mention.author.mentions.filter(created_at__lt=mention.created_at)
+    return {
+        "earlier_count": earlier.count(),
+        "earlier": list(earlier.defer("raw").order_by("-created_at", "-id")[:5]),
+    }
+
+
+def _workspace_context(request: AuthedHttpRequest, mention: Mention) -> dict[str, Any]:
+    now = timezone.now()
+    context: dict[str, Any] = {
+        **_triage_context(mention),
+        **_author_context(mention),
+        "timeline": _timeline(mention),
+        "history": _history(mention),
+        "streams": list(mention.streams.all()),
+        "composer_url": _optional_url("responders:composer", mention.pk),
+        "others": presence.others(mention.pk, request.user, now=now),
+        "compose": request.GET.get("compose", ""),
+        "countdown_js": static_exists("js/countdown.js"),
+    }
+    if _template_exists("sla/_clock_list.html"):
+        context["clock_list"] = True
+        context["clocks"] = list(mention.clocks.order_by("cycle", "target", "id"))
+    return context
+
+
+@require_GET
+@staff_required
+def mention_detail(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
+    mention = get_mention(mention_id)
+    presence.heartbeat(mention.pk, request.user, "viewing", now=timezone.now())
+    return render(
+        request, "mentions/mention_detail.html", _workspace_context(request, mention)
+    )
+
+
+def _after_action(
+    request: AuthedHttpRequest, mention_id: int, form: Form | None = None
+) -> HttpResponse:
+    """htmx: the triage panel with the history and thread out of band; else back to the page."""
+    mention = get_mention(mention_id)
+    if not request.htmx:
+        if form is not None and form.errors:
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, str(error))
+        return redirect("mentions:detail", mention_id)
+    context = {
+        **_triage_context(mention),
+        "timeline": _timeline(mention),
+        "history": _history(mention),
+        "form_errors": form.errors if form is not None else None,
+    }
+    status = 400 if form is not None and form.errors else 200
+    return render(request, "mentions/_workspace_update.html", context, status=status)
+
+
+@require_POST
+@staff_required
+def claim_mention(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
+    mention = get_mention(mention_id)
+    triage.assign_mention(
+        mention, assignee=request.user, actor=request.user, now=timezone.now()
+    )
+    return _after_action(request, mention_id)
+
+
+@require_POST
+@staff_required
+def assign_mention(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
+    mention = get_mention(mention_id)
+    form = AssignForm(request.POST)
+    if form.is_valid():
+        triage.assign_mention(
+            mention,
+            assignee=form.cleaned_data["assignee"],
+            team=form.cleaned_data["team"],
+            actor=request.user,
+            now=timezone.now(),
+        )
+    return _after_action(request, mention_id, form)
+
+
+@require_POST
+@staff_required
+def set_status(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
+    mention = get_mention(mention_id)
+    form = StatusForm(request.POST)
+    if form.is_valid():
+        triage.set_status(
+            mention,
+            Mention.Status(form.cleaned_data["status"]),
+            actor=request.user,
+            now=timezone.now(),
+        )
+    return _after_action(request, mention_id, form)
+
+
+@require_POST
+@staff_required
+def set_priority(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
+    mention = get_mention(mention_id)
+    form = PriorityForm(request.POST)
+    if form.is_valid():
+        triage.set_priority(
+            mention,
+            Mention.Priority(form.cleaned_data["priority"]),
+            actor=request.user,
+            now=timezone.now(),
+        )
+    return _after_action(request, mention_id, form)
+
+
+@require_POST
+@staff_required
+def tag_mention(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
+    mention = get_mention(mention_id)
+    form = TagForm(request.POST)
+    if form.is_valid():
+        triage.add_tags(
+            mention, form.cleaned_data["tags"], actor=request.user, now=timezone.now()
+        )
+    return _after_action(request, mention_id, form)
+
+
+@require_POST
+@staff_required
+def untag_mention(
+    request: AuthedHttpRequest, mention_id: int, tag_id: int
+) -> HttpResponse:
+    mention = get_mention(mention_id)
+    tag = get_object_or_404(Tag, pk=tag_id, mentions=mention)
+    triage.remove_tag(mention, tag, actor=request.user, now=timezone.now())
+    return _after_action(request, mention_id)
+
+
+@require_POST
+@staff_required
+def add_note(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
+    mention = get_mention(mention_id)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        triage.add_note(
+            mention, form.cleaned_data["body"], actor=request.user, now=timezone.now()
+        )
+    return _after_action(request, mention_id, form)
+
+
+@require_POST
+@staff_required
+def mention_presence(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
+    """A heartbeat (state=viewing|typing); answers the `#presence` fragment of the OTHER agents."""
+    mention = get_object_or_404(Mention.objects.only("id"), pk=mention_id)
+    form = PresenceForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse("state must be viewing or typing.", status=400)
+    now = timezone.now()
+    presence.heartbeat(mention.pk, request.user, form.cleaned_data["state"], now=now)
+    return render(
+        request,
+        "mentions/_presence.html",
+        {
+            "mention": mention,
+            "others": presence.others(mention.pk, request.user, now=now),
+        },
+    )
