@@ -27,7 +27,9 @@ def account(db):
 
 @pytest.fixture
 def stream(account):
-    return Stream.objects.create(account=account, kind=Stream.Kind.MENTIONS, name="@mentions")
+    return Stream.objects.create(
+        account=account, kind=Stream.Kind.MENTIONS, name="@mentions"
+    )
 
 
 @pytest.fixture
@@ -99,3 +101,27 @@ def make_rule(conditions, actions=None, **fields) -> EscalationRule:
 def _no_default_rule(db):
     """The shipped pre-breach rule would fire in every test; tests that want it re-enable it."""
     EscalationRule.objects.filter(name="Pre-breach warning").update(is_active=False)
+
+
+@pytest.fixture
+def smtp_server(settings):
+    from tests.escalation.servers import SmtpServer
+
+    server = SmtpServer().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def webhook_receiver():
+    from tests.escalation.servers import WebhookReceiver
+
+    receiver = WebhookReceiver(secret="s3cret-hook").start()
+    yield receiver
+    receiver.stop()

@@ -1,0 +1,186 @@
+"""The sweep and ingest evaluation: once per mention per target cycle, however often or concurrently."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from mentions.escalation import services
+from mentions.escalation.models import EscalationFiring, EscalationRule
+from mentions.models import MentionEvent
+from mentions.sla.models import SlaClock
+from tests.escalation.conftest import NOW, make_clock, make_rule
+
+pytestmark = pytest.mark.django_db
+
+
+def test_repeated_sweeps_fire_a_rule_once_per_mention(make_mention):
+    mention = make_mention()
+    make_clock(mention, due_in=timedelta(minutes=10))
+    make_rule({"clock": {"target": "first_response", "due_within_minutes": 15}})
+
+    fired = [services.sweep(now=NOW + timedelta(seconds=15 * i)) for i in range(5)]
+
+    assert fired == [1, 0, 0, 0, 0]
+    assert EscalationFiring.objects.count() == 1
+    assert mention.events.filter(kind=MentionEvent.Kind.ESCALATION).count() == 1
+
+
+def test_a_new_cycle_of_the_target_fires_again(make_mention):
+    mention = make_mention()
+    make_clock(mention, due_in=timedelta(minutes=-1), target="next_response", cycle=1)
+    make_rule({"clock": {"target": "next_response", "breached": True}})
+    services.sweep(now=NOW)
+
+    make_clock(mention, due_in=timedelta(minutes=-1), target="next_response", cycle=2)
+    services.sweep(now=NOW)
+    services.sweep(now=NOW)
+
+    assert sorted(EscalationFiring.objects.values_list("cycle", flat=True)) == [1, 2]
+
+
+def test_each_rule_fires_on_its_own(make_mention):
+    mention = make_mention("refund")
+    make_rule({"keywords": ["refund"]})
+    make_rule({"keywords": ["refund"]})
+
+    assert services.sweep(now=NOW) == 2
+    assert services.sweep(now=NOW) == 0
+    assert mention.escalation_firings.count() == 2
+
+
+def test_disabled_rules_do_not_fire(make_mention):
+    make_mention("refund")
+    make_rule({"keywords": ["refund"]}, is_active=False)
+
+    assert services.sweep(now=NOW) == 0
+
+
+def test_a_rule_sees_another_rules_changes_on_the_next_sweep(make_mention):
+    mention = make_mention("refund")
+    make_rule({"keywords": ["refund"]}, [{"type": "raise_priority", "priority": 4}])
+    make_rule({"min_priority": 4}, [{"type": "add_tag", "tag": "urgent"}])
+
+    first = services.sweep(now=NOW)
+    second = services.sweep(now=NOW + timedelta(seconds=15))
+
+    assert (first, second) == (1, 1)
+    assert list(mention.tags.values_list("name", flat=True)) == ["urgent"]
+
+
+def test_ingest_evaluation_fires_only_on_the_given_mentions(make_mention):
+    new, old = make_mention("refund"), make_mention("refund")
+    make_rule({"keywords": ["refund"]})
+
+    services.evaluate_mentions([new.pk], now=NOW)
+
+    assert list(EscalationFiring.objects.values_list("mention_id", flat=True)) == [
+        new.pk
+    ]
+    assert old.pk
+
+
+def test_ingest_evaluation_costs_two_queries_when_nothing_matches(
+    make_mention, django_assert_num_queries
+):
+    ids = [make_mention("hello").pk for _ in range(20)]
+    for _ in range(10):
+        make_rule({"keywords": ["refund"], "min_priority": 2})
+
+    with django_assert_num_queries(
+        2
+    ):  # load the active rules; one UNION ALL for all of them
+        services.evaluate_mentions(ids, now=NOW)
+
+
+def test_insert_firings_returns_only_the_rows_it_inserted(make_mention):
+    mention = make_mention()
+    rule = make_rule({"keywords": ["order"]})
+
+    first = services.insert_firings(rule.pk, [(mention.pk, "", 0)], now=NOW)
+    second = services.insert_firings(rule.pk, [(mention.pk, "", 0)], now=NOW)
+
+    assert [f.mention_id for f in first] == [mention.pk]
+    assert second == []
+
+
+def test_the_pre_breach_warning_ships_enabled():
+    EscalationRule.objects.filter(name="Pre-breach warning").update(is_active=True)
+    rule = EscalationRule.objects.get(name="Pre-breach warning")
+
+    assert rule.is_active
+    assert rule.conditions == {
+        "clock": {"target": "first_response", "due_within_minutes": 15}
+    }
+    assert rule.actions == [{"type": "notify_email", "to": "assignee_or_team"}]
+
+
+def test_the_pre_breach_warning_emails_the_assignee_before_the_first_response_breaches(
+    make_mention, agent
+):
+    EscalationRule.objects.filter(name="Pre-breach warning").update(is_active=True)
+    mention = make_mention(assignee=agent)
+    make_clock(mention, due_in=timedelta(minutes=12))
+
+    services.sweep(now=NOW)
+
+    firing = EscalationFiring.objects.get()
+    assert (firing.mention, firing.target, firing.cycle) == (
+        mention,
+        "first_response",
+        1,
+    )
+    assert [n.destination for n in firing.notifications.all()] == ["alice@example.com"]
+
+
+def test_the_command_runs_one_sweep(make_mention, capsys):
+    make_mention("refund")
+    make_rule({"keywords": ["refund"]})
+
+    call_command("sweepescalations")
+
+    assert "1 escalation firing(s)." in capsys.readouterr().out
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sweeps_fire_each_rule_once(make_mention):
+    mentions = [make_mention("refund") for _ in range(30)]
+    for m in mentions:
+        make_clock(m, due_in=timedelta(minutes=5), state=SlaClock.State.ACTIVE)
+    make_rule({"keywords": ["refund"]}, [{"type": "add_tag", "tag": "hot"}])
+    make_rule({"clock": {"target": "first_response", "due_within_minutes": 10}})
+    EscalationRule.objects.filter(name="Pre-breach warning").update(is_active=False)
+    barrier = threading.Barrier(4)
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            results.append(services.sweep(now=NOW))
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    assert sum(results) == 60
+    assert EscalationFiring.objects.count() == 60
+    assert (
+        MentionEvent.objects.filter(
+            kind=MentionEvent.Kind.TAGGED, message__endswith="hot"
+        ).count()
+        == 30
+    )
+    assert MentionEvent.objects.filter(kind=MentionEvent.Kind.ESCALATION).count() == 60
