@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
@@ -40,6 +41,8 @@ class _Echo:
 
 def cell(value: Any) -> Any:
     """One CSV cell: UTC ISO datetimes, and text that a spreadsheet would run as a formula defused."""
+    if isinstance(value, Decimal):  # PostgreSQL's EXTRACT(EPOCH ...) is numeric
+        return float(value)
     if isinstance(value, datetime):
         aware = value if value.tzinfo else value.replace(tzinfo=UTC)
         return aware.astimezone(UTC).isoformat()

@@ -68,7 +68,8 @@ def pct(value: str, fraction: float, condition: str | None = None) -> str:
 def seconds_between(later: str, earlier: str) -> str:
     if is_postgres():
         return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
-    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+    # julianday is a double: round away its sub-millisecond noise.
+    return f"ROUND((julianday({later}) - julianday({earlier})) * 86400.0, 3)"
 
 
 def bucket(column: str, hourly: bool) -> str:

@@ -18,7 +18,9 @@ FR, NR, RES = "first_response", "next_response", "resolution"
 
 @pytest.fixture
 def dave(db) -> User:
-    user = User.objects.create_user(username="dave", password="password", first_name="Dave")
+    user = User.objects.create_user(
+        username="dave", password="password", first_name="Dave"
+    )
     user.groups.add(Group.objects.get_or_create(name="agent")[0])
     return user
 
@@ -49,7 +51,9 @@ def world(db, agent, dave):
           channel="dm")  # fmt: skip
     clock(m[2], RES, "met", stopped_at=at(30, 9), business=10800)
 
-    m[3] = mention(acct, at(28, 10), lag=10, sentiment=0.5, team=t2, status="open", streams=[s2])
+    m[3] = mention(
+        acct, at(28, 10), lag=10, sentiment=0.5, team=t2, status="open", streams=[s2]
+    )
     clock(m[3], FR, "breached")
     clock(m[3], RES, "active")
 

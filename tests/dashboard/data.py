@@ -5,7 +5,15 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from mentions.models import Author, Mention, MentionStream, Stream, Team, Thread, XAccount
+from mentions.models import (
+    Author,
+    Mention,
+    MentionStream,
+    Stream,
+    Team,
+    Thread,
+    XAccount,
+)
 from mentions.sla.models import SlaClock
 
 _ids = itertools.count(1)
@@ -16,13 +24,19 @@ def at(day: int, hour: int, minute: int = 0, month: int = 3) -> datetime:
 
 
 def account() -> XAccount:
-    return XAccount.objects.create(handle="AcmeSupport", x_user_id=str(9000 + next(_ids)))
+    return XAccount.objects.create(
+        handle="AcmeSupport", x_user_id=str(9000 + next(_ids))
+    )
 
 
-def mention(acct: XAccount, created_at: datetime, *, lag: int = 10, streams=(), **fields) -> Mention:
+def mention(
+    acct: XAccount, created_at: datetime, *, lag: int = 10, streams=(), **fields
+) -> Mention:
     n = next(_ids)
     author = Author.objects.create(x_id=f"a{n}", handle=f"customer{n}")
-    thread = Thread.objects.create(conversation_id=f"c{n}", author=author, created_at=created_at)
+    thread = Thread.objects.create(
+        conversation_id=f"c{n}", author=author, created_at=created_at
+    )
     m = Mention.objects.create(
         x_id=str(100000 + n),
         account=acct,
@@ -38,8 +52,21 @@ def mention(acct: XAccount, created_at: datetime, *, lag: int = 10, streams=(), 
     return m
 
 
-def clock(m: Mention, target: str, state: str, *, started_at=None, stopped_at=None, elapsed="auto",
-          business=None, paused=0, late=False, by=None, channel="", cycle=1) -> SlaClock:
+def clock(
+    m: Mention,
+    target: str,
+    state: str,
+    *,
+    started_at=None,
+    stopped_at=None,
+    elapsed="auto",
+    business=None,
+    paused=0,
+    late=False,
+    by=None,
+    channel="",
+    cycle=1,
+) -> SlaClock:
     """A clock; `elapsed="auto"` stores stop - start - paused like the SLA service, None leaves it empty."""
     started_at = started_at or m.created_at
     seconds = None
@@ -68,8 +95,12 @@ def clock(m: Mention, target: str, state: str, *, started_at=None, stopped_at=No
 
 def streams(acct: XAccount) -> tuple[Stream, Stream]:
     return (
-        Stream.objects.create(account=acct, kind=Stream.Kind.MENTIONS, name="@mentions"),
-        Stream.objects.create(account=acct, kind=Stream.Kind.SEARCH, name="search", query="acme"),
+        Stream.objects.create(
+            account=acct, kind=Stream.Kind.MENTIONS, name="@mentions"
+        ),
+        Stream.objects.create(
+            account=acct, kind=Stream.Kind.SEARCH, name="search", query="acme"
+        ),
     )
 
 

@@ -21,13 +21,23 @@ def figures(**extra):
 def test_first_response_outcomes_exclude_cancelled_and_count_late_as_breached(world):
     fr = figures().target("first_response")
     # M1, M4, M6 on time; M2 late; M3 breached and open; M5 cancelled (monitoring).
-    assert (fr.on_time, fr.late, fr.breached_open, fr.active, fr.cancelled) == (3, 1, 1, 0, 1)
+    assert (fr.on_time, fr.late, fr.breached_open, fr.active, fr.cancelled) == (
+        3,
+        1,
+        1,
+        0,
+        1,
+    )
     assert fr.total == 5
     assert fr.compliance == 60.0  # 3 / (3 + 1 + 1)
-    assert fr.on_time_pct == 60.0 and fr.late_pct == 20.0 and fr.breached_open_pct == 20.0
+    assert fr.on_time_pct == 60.0
+    assert fr.late_pct == 20.0
+    assert fr.breached_open_pct == 20.0
 
 
-def test_first_response_durations_cover_answered_clocks_in_calendar_time_across_dst(world):
+def test_first_response_durations_cover_answered_clocks_in_calendar_time_across_dst(
+    world,
+):
     d = figures().target("first_response").durations
     # [300, 600, 1800, 234000]: M2 runs Fri 15:00 UTC -> Mon 08:00 UTC = 65 h (66 local hours, DST).
     assert d.count == 4
@@ -46,14 +56,30 @@ def test_the_business_switch_measures_open_hours(world):
 
 def test_next_response_counts_the_paused_clock_as_open(world):
     nr = figures().target("next_response")
-    assert (nr.on_time, nr.late, nr.breached_open, nr.active, nr.paused) == (0, 1, 0, 1, 1)
+    assert (nr.on_time, nr.late, nr.breached_open, nr.active, nr.paused) == (
+        0,
+        1,
+        0,
+        1,
+        1,
+    )
     assert nr.open == 1
-    assert (nr.durations.count, nr.durations.median, nr.durations.p90) == (1, 3600, 3600)
+    assert (nr.durations.count, nr.durations.median, nr.durations.p90) == (
+        1,
+        3600,
+        3600,
+    )
 
 
 def test_resolution_time_excludes_paused_time(world):
     res = figures().target("resolution")
-    assert (res.on_time, res.late, res.breached_open, res.active, res.cancelled) == (3, 0, 0, 2, 1)
+    assert (res.on_time, res.late, res.breached_open, res.active, res.cancelled) == (
+        3,
+        0,
+        0,
+        2,
+        1,
+    )
     d = res.durations
     # M1 2 h minus 30 min paused = 5400; M6 7200; M2 Fri 15:00 -> Mon 09:00 = 237600.
     assert d.count == 3
@@ -61,7 +87,9 @@ def test_resolution_time_excludes_paused_time(world):
     assert d.p90 == pytest.approx(191520)  # rank 1.8: 7200 + 0.8 * 230400
     assert d.mean == pytest.approx(83400)
     business = figures(business=True).target("resolution").durations
-    assert (business.median, business.p90, business.mean) == pytest.approx((7200, 10080, 7800))
+    assert (business.median, business.p90, business.mean) == pytest.approx(
+        (7200, 10080, 7800)
+    )
 
 
 def test_channels_split_the_answers(world):
@@ -101,7 +129,12 @@ def test_volume_by_day_kind_sentiment_status_and_stream(world):
     ]  # fmt: skip
     assert d.volume.by_kind == {"post": 5, "dm": 1}
     # -0.05 is negative (<= -0.05), 0.0 neutral, 0.2 and 0.5 positive, None unscored.
-    assert d.volume.by_sentiment == {"negative": 2, "neutral": 1, "positive": 2, "unscored": 1}
+    assert d.volume.by_sentiment == {
+        "negative": 2,
+        "neutral": 1,
+        "positive": 2,
+        "unscored": 1,
+    }
     assert {k: v for k, v in d.volume.by_status.items() if v} == {
         "resolved": 3, "open": 1, "waiting": 1, "monitoring": 1
     }  # fmt: skip
@@ -109,7 +142,9 @@ def test_volume_by_day_kind_sentiment_status_and_stream(world):
 
 
 def test_hourly_buckets_for_short_ranges(world):
-    d = build_dashboard(DashboardFilters(start=date(2026, 3, 27), end=date(2026, 3, 27)), now=NOW)
+    d = build_dashboard(
+        DashboardFilters(start=date(2026, 3, 27), end=date(2026, 3, 27)), now=NOW
+    )
     assert len(d.volume.points) == 24
     assert {p.at.hour: p.total for p in d.volume.points if p.total} == {9: 1, 15: 1}
 
@@ -117,8 +152,21 @@ def test_hourly_buckets_for_short_ranges(world):
 def test_heatmaps_of_writing_and_answering(world):
     d = figures()
     # Fri = 4, Sat = 5, Sun = 6, Mon = 0 (UTC)
-    assert d.customers_heatmap.cells == {(4, 9): 1, (4, 15): 1, (5, 10): 1, (6, 12): 1, (0, 8): 1, (0, 20): 1}
-    assert d.answers_heatmap.cells == {(4, 9): 1, (0, 8): 1, (6, 12): 1, (0, 20): 1, (0, 21): 1}
+    assert d.customers_heatmap.cells == {
+        (4, 9): 1,
+        (4, 15): 1,
+        (5, 10): 1,
+        (6, 12): 1,
+        (0, 8): 1,
+        (0, 20): 1,
+    }
+    assert d.answers_heatmap.cells == {
+        (4, 9): 1,
+        (0, 8): 1,
+        (6, 12): 1,
+        (0, 20): 1,
+        (0, 21): 1,
+    }
 
 
 def test_backlog_now_and_over_time(world):
@@ -136,11 +184,20 @@ def test_per_agent_attributes_mentions_to_the_first_answerer_else_the_assignee(w
     rows = {r.label: r for r in figures().agents}
     alice = rows["Alice"]  # M1, M4, M6 (answered M6 though Dave is assigned)
     assert alice.handled == 3
-    assert (alice.first_response.median, alice.first_response.p90) == pytest.approx((600, 1560))
+    assert (alice.first_response.median, alice.first_response.p90) == pytest.approx(
+        (600, 1560)
+    )
     assert (alice.on_time, alice.late, alice.compliance) == (3, 0, 100.0)
-    assert (alice.resolution.median, alice.resolution.p90) == pytest.approx((6300, 7020))
+    assert (alice.resolution.median, alice.resolution.p90) == pytest.approx(
+        (6300, 7020)
+    )
     dave = rows["Dave"]
-    assert (dave.handled, dave.late, dave.compliance, dave.resolution.median) == (1, 1, 0.0, 237600)
+    assert (dave.handled, dave.late, dave.compliance, dave.resolution.median) == (
+        1,
+        1,
+        0.0,
+        237600,
+    )
     nobody = rows["Unassigned, unanswered"]
     assert (nobody.handled, nobody.breached_open) == (1, 1)
     assert sum(r.handled for r in rows.values()) == 5  # M5 (monitoring) is not handled
@@ -150,23 +207,38 @@ def test_per_team(world):
     rows = {r.label: r for r in figures().teams}
     assert set(rows) == {"Billing", "Tech"}
     billing, tech = rows["Billing"], rows["Tech"]
-    assert (billing.handled, billing.on_time, billing.late, billing.first_response.median) == (3, 2, 1, 600)
+    assert (
+        billing.handled,
+        billing.on_time,
+        billing.late,
+        billing.first_response.median,
+    ) == (3, 2, 1, 600)
     assert billing.compliance == 66.7
-    assert (tech.handled, tech.on_time, tech.breached_open, tech.compliance) == (2, 1, 1, 50.0)
+    assert (tech.handled, tech.on_time, tech.breached_open, tech.compliance) == (
+        2,
+        1,
+        1,
+        50.0,
+    )
 
 
 def test_filters_narrow_every_figure(world):
-    s1, s2 = world["streams"]
+    _s1, s2 = world["streams"]
     d = figures(kind="dm")
-    assert d.volume.total == 1 and d.target("first_response").late == 1
+    assert d.volume.total == 1
+    assert d.target("first_response").late == 1
     d = figures(stream=s2.pk)
     assert d.volume.total == 2  # M3, M4
-    assert d.target("first_response").on_time == 1 and d.target("first_response").breached_open == 1
+    assert d.target("first_response").on_time == 1
+    assert d.target("first_response").breached_open == 1
     d = figures(team=world["teams"][0].pk, priority=3)
-    assert d.volume.total == 1 and d.target("first_response").durations.median == 600
+    assert d.volume.total == 1
+    assert d.target("first_response").durations.median == 600
     d = figures(account=world["account"].pk + 999)
-    assert d.volume.total == 0 and d.target("first_response").total == 0
-    assert d.backlog.open_now == 0 and [p.open for p in d.backlog.points] == [0, 0, 0, 0]
+    assert d.volume.total == 0
+    assert d.target("first_response").total == 0
+    assert d.backlog.open_now == 0
+    assert [p.open for p in d.backlog.points] == [0, 0, 0, 0]
 
 
 def test_the_agent_filter_keeps_mentions_they_are_assigned_or_answered(world):
