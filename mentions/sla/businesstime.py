@@ -123,24 +123,44 @@ class Calendar:
         closed_run = 0
         while True:
             found = False
-            if not self.is_closed_date(day):
-                for opens, closes in self.weekly[day.weekday()]:
-                    begin = _local(day, opens, self.tz)
-                    end = (
-                        _local(day + timedelta(days=1), time(0), self.tz)
-                        if closes == END_OF_DAY
-                        else _local(day, closes, self.tz)
-                    )
-                    begin = max(begin, start)
-                    if end > begin:
-                        found = True
-                        yield begin, end
+            for begin, end in self.day_intervals(day):
+                begin = max(begin, start)
+                if end > begin:
+                    found = True
+                    yield begin, end
             closed_run = 0 if found else closed_run + 1
             if closed_run > MAX_CLOSED_DAYS:
                 raise CalendarError(
                     f"No open hours within {MAX_CLOSED_DAYS} days of {day.isoformat()}."
                 )
             day += timedelta(days=1)
+
+    def day_intervals(self, day: date) -> list[tuple[datetime, datetime]]:
+        """One local day's open intervals in UTC, sorted and merged.
+
+        Merged because a local time inside a spring-forward gap maps an hour late (see `_local`), so
+        two intervals of that day can overlap in UTC; time must never count twice.
+        """
+        if self.is_closed_date(day):
+            return []
+        spans = sorted(
+            (
+                _local(day, opens, self.tz),
+                _local(day + timedelta(days=1), time(0), self.tz)
+                if closes == END_OF_DAY
+                else _local(day, closes, self.tz),
+            )
+            for opens, closes in self.weekly[day.weekday()]
+        )
+        merged: list[tuple[datetime, datetime]] = []
+        for begin, end in spans:
+            if end <= begin:
+                continue
+            if merged and begin <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((begin, end))
+        return merged
 
     def is_open(self, at: datetime) -> bool:
         begin, _end = next(self.open_intervals(at))
@@ -216,20 +236,13 @@ def subtract_business_seconds(cal: Calendar, end: datetime, seconds: float) -> d
         return end - remaining
     day = end.astimezone(cal.tz).date()
     for _ in range(MAX_CLOSED_DAYS + 1):
-        if not cal.is_closed_date(day):
-            for opens, closes in reversed(cal.weekly[day.weekday()]):
-                begin = _local(day, opens, cal.tz)
-                stop = (
-                    _local(day + timedelta(days=1), time(0), cal.tz)
-                    if closes == END_OF_DAY
-                    else _local(day, closes, cal.tz)
-                )
-                stop = min(stop, end)
-                if stop <= begin:
-                    continue
-                span = stop - begin
-                if remaining <= span:
-                    return stop - remaining
-                remaining -= span
+        for begin, stop in reversed(cal.day_intervals(day)):
+            stop = min(stop, end)
+            if stop <= begin:
+                continue
+            span = stop - begin
+            if remaining <= span:
+                return stop - remaining
+            remaining -= span
         day -= timedelta(days=1)
     raise CalendarError(f"No open hours within {MAX_CLOSED_DAYS} days before {end}.")

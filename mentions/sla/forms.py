@@ -100,7 +100,13 @@ def parse_holidays(text: str) -> list[tuple[date, str]]:
 
 
 class CalendarForm(forms.ModelForm):  # type: ignore[type-arg]  # django-stubs generic form, not subscriptable at run time
-    time_zone = forms.ChoiceField(choices=time_zone_choices, initial="UTC")
+    time_zone = forms.ChoiceField(
+        choices=time_zone_choices,
+        initial="UTC",
+        error_messages={
+            "invalid_choice": "Unknown time zone %(value)s: pick an IANA zone such as Europe/Berlin."
+        },
+    )
     holiday_country = forms.ChoiceField(choices=country_choices, required=False)
     custom_holidays = forms.CharField(
         required=False,

@@ -218,3 +218,18 @@ def test_math_on_a_calendar_closed_for_years_raises_instead_of_looping():
 def test_naive_datetimes_are_refused(office):
     with pytest.raises(ValueError, match="aware"):
         add_business_seconds(office, datetime(2026, 11, 23, 10), 60)  # noqa: DTZ001
+
+
+def test_intervals_inside_a_spring_forward_gap_never_count_time_twice():
+    # 02:10-02:40 does not exist on 29 Mar 2026 in Berlin and maps to 03:10-03:40 CEST, inside the
+    # 03:00-04:00 interval: that hour counts once.
+    cal = Calendar(
+        time_zone="Europe/Berlin",
+        weekly=(((time(2, 10), time(2, 40)), (time(3), time(4))),) * 7,
+    )
+    assert business_seconds_between(
+        cal, berlin(2026, 3, 29, 0), berlin(2026, 3, 29, 12)
+    ) == (HOUR)
+    assert subtract_business_seconds(cal, berlin(2026, 3, 29, 4), HOUR) == berlin(
+        2026, 3, 29, 3
+    )
