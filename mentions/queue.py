@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
     BooleanField,
     Exists,
@@ -31,7 +32,6 @@ from django.db.models import (
     QuerySet,
     Value,
 )
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.sql.compiler import SQLCompiler
 
 from mentions.models import (
@@ -301,8 +301,9 @@ class Page:
     next_key: Key | None
 
 
-def page(qs: QuerySet[Mention], *, after: Key | None, size: int = PAGE_SIZE) -> Page:
+def page(qs: QuerySet[Mention], *, after: Key | None, size: int | None = None) -> Page:
     """One page in urgency order after `after` (a keyset cursor, never OFFSET)."""
+    size = size or PAGE_SIZE
     if after is not None:
         qs = qs.filter(_after(after))
     rows = list(for_display(qs).order_by(*ORDER)[: size + 1])

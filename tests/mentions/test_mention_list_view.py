@@ -127,7 +127,8 @@ def test_the_live_poll_returns_only_the_new_rows(agent_client, account, stream):
     assert response.status_code == 200
     assert "brand new complaint" in content
     assert content.count('class="mention-row') == 1
-    assert "<html" not in content and 'id="mention-table"' not in content
+    assert "<html" not in content
+    assert 'id="mention-table"' not in content
 
 
 def test_the_queue_query_count_does_not_grow_with_rows(
