@@ -18,6 +18,7 @@ urlpatterns = [
     path(
         "outbound/<int:outbound_id>/retry/", views.outbound_retry, name="outbound-retry"
     ),
+    path("handoffs/<int:handoff_id>/", views.handoff_status, name="handoff"),
     path("handoffs/<int:handoff_id>/call/", views.handoff_call, name="handoff-call"),
     path(
         "handoffs/<int:handoff_id>/resolve/",

@@ -58,6 +58,23 @@ def _get_outbound(request: AuthedHttpRequest, outbound_id: int) -> Outbound:
     return get_object_or_404(Outbound.objects.select_related("mention"), pk=outbound_id)
 
 
+def _for_display(
+    outbounds: list[Outbound], request: AuthedHttpRequest, now: datetime
+) -> list[Outbound]:
+    """Add what the fragment shows: seconds left in the undo window, and whether this user may undo."""
+    for o in outbounds:
+        o.seconds_left = o.undo_seconds_left(now)  # type: ignore[attr-defined]  # display-only attribute
+        o.undoable = o.can_undo(now) and _may_undo(request, o)  # type: ignore[attr-defined]
+    return outbounds
+
+
+def _may_undo(request: AuthedHttpRequest, outbound: Outbound) -> bool:
+    """The agent who queued it, or a manager/admin, may undo it."""
+    return outbound.agent_id == request.user.pk or has_role(
+        request.user, Role.MANAGER, Role.ADMIN
+    )
+
+
 def _presence_url(mention: Mention) -> str:
     try:  # the queue helper's presence endpoint (contracts §7); absent until it lands
         return reverse("mentions:presence", args=[mention.pk])
@@ -122,8 +139,12 @@ def _composer_context(
         "not_summoned": "" if mention.summons_brand else NOT_SUMMONED,
         "canned": {ch: _canned_options(ch, values) for ch in ("reply", "dm", "email")},
         "heat": guards.thread_heat(mention, guard),
-        "outbounds": list(
-            mention.outbounds.select_related("agent").order_by("-created_at")[:10]
+        "outbounds": _for_display(
+            list(
+                mention.outbounds.select_related("agent").order_by("-created_at")[:10]
+            ),
+            request,
+            now,
         ),
         "handoffs": [
             (h, list(handoff.dm_answers(h)), CallForm(), ResolveForm())
@@ -319,17 +340,20 @@ def preview(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
 @require_GET
 def outbound_status(request: AuthedHttpRequest, outbound_id: int) -> HttpResponse:
     outbound = _get_outbound(request, outbound_id)
-    return render(
-        request, "responders/_outbound.html", {"o": outbound, "now": timezone.now()}
-    )
+    now = timezone.now()
+    _for_display([outbound], request, now)
+    return render(request, "responders/_outbound.html", {"o": outbound, "now": now})
 
 
 @require_POST
 def outbound_undo(request: AuthedHttpRequest, outbound_id: int) -> HttpResponse:
     outbound = _get_outbound(request, outbound_id)
+    if not _may_undo(request, outbound):
+        raise PermissionDenied
     now = timezone.now()
     undone = replies.undo_outbound(outbound, agent=request.user, now=now)
     outbound.refresh_from_db()
+    _for_display([outbound], request, now)
     notice = "" if undone else "Too late to undo: it is already on its way."
     return render(
         request,
@@ -344,6 +368,7 @@ def outbound_retry(request: AuthedHttpRequest, outbound_id: int) -> HttpResponse
     now = timezone.now()
     retried = replies.retry_outbound(outbound, agent=request.user, now=now)
     outbound.refresh_from_db()
+    _for_display([outbound], request, now)
     notice = "" if retried else "This one cannot be retried."
     return render(
         request,
@@ -355,6 +380,18 @@ def outbound_retry(request: AuthedHttpRequest, outbound_id: int) -> HttpResponse
 def _get_handoff(request: AuthedHttpRequest, handoff_id: int) -> Handoff:
     _require_agent(request)
     return get_object_or_404(Handoff.objects.select_related("mention"), pk=handoff_id)
+
+
+@require_GET
+def handoff_status(request: AuthedHttpRequest, handoff_id: int) -> HttpResponse:
+    item = _get_handoff(request, handoff_id)
+    context = {
+        "h": item,
+        "answers": list(handoff.dm_answers(item)),
+        "call_form": CallForm(),
+        "resolve_form": ResolveForm(),
+    }
+    return render(request, "responders/_handoff.html", context)
 
 
 @require_POST

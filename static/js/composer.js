@@ -77,6 +77,9 @@
 
   var lastTyping = 0;
   function heartbeatTyping() {
+    // The workspace page runs its own presence heartbeat (#presence-beat); only a page without one
+    // (the stand-alone compose page) posts from here.
+    if (document.getElementById("presence-beat")) { return; }
     var root = panel();
     var url = root && root.dataset.presenceUrl;
     var now = Date.now();

@@ -311,3 +311,25 @@ def test_admin_saves_guard_settings_and_patterns(client, admin_user):
         5,
     )
     assert PrivacyPattern.objects.get().regex == r"ORD-\d{4}"
+
+
+def test_another_agent_cannot_undo_my_reply(client, mention, agent):
+    other = User.objects.create_user("dave", password="x")
+    from django.contrib.auth.models import Group
+
+    other.groups.add(Group.objects.get_or_create(name="agent")[0])
+    outbound = Outbound.objects.create(
+        mention=mention, channel="reply", text="x", agent=agent,
+        release_at=timezone.now() + timedelta(seconds=8),
+    )  # fmt: skip
+    client.force_login(other)
+    body = client.get(
+        reverse("responders:outbound", args=[outbound.pk])
+    ).content.decode()
+    assert "Undo" not in body
+    assert (
+        client.post(reverse("responders:outbound-undo", args=[outbound.pk])).status_code
+        == 403
+    )
+    outbound.refresh_from_db()
+    assert outbound.state == "queued"
