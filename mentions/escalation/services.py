@@ -145,7 +145,9 @@ def evaluate_mentions(mention_ids: Sequence[int], *, now: datetime) -> None:
     """
     if not mention_ids:
         return
-    rules = _active_rules()
+    # A mention that just arrived cannot have been unassigned for X > 0 minutes: skip those rules
+    # here (the sweep evaluates them) and spare the ingest path their history look-up.
+    rules = [r for r in _active_rules() if not r.conditions.get("unassigned_minutes")]
     if rules:
         _run(rules, now=now, mention_ids=mention_ids)
 
