@@ -69,6 +69,10 @@ def event_data(outbound: Outbound) -> dict[str, object]:
         "state": outbound.state,
         "url": outbound.url,
         "channel": outbound.channel,
+        # Lets the workspace (mentions never imports responders) show the customer's DM answers,
+        # which ingest files under this conversation id, in the original mention's thread.
+        "dm_conversation_id": outbound.dm_conversation_id,
+        "handoff_id": outbound.handoff_id,
     }
 
 

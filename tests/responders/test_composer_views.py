@@ -333,3 +333,91 @@ def test_another_agent_cannot_undo_my_reply(client, mention, agent):
     )
     outbound.refresh_from_db()
     assert outbound.state == "queued"
+
+
+def test_the_composer_says_when_the_thread_is_heated(agent_client, account):
+    first = make_mention(
+        account, text="You are useless and I hate this", sentiment=-0.8
+    )
+    for text in (
+        "Still broken, terrible, awful service",
+        "Worst company ever, disgusting",
+    ):
+        make_mention(
+            account, text=text, conversation_id=first.conversation_id, sentiment=-0.8
+        )
+    body = agent_client.get(
+        reverse("responders:composer", args=[first.pk])
+    ).content.decode()
+    assert 'id="cooloff"' in body
+    assert "This thread is heated (3 posts back and forth" in body
+
+
+def test_a_calm_thread_shows_no_cool_off_note(agent_client, mention):
+    body = agent_client.get(
+        reverse("responders:composer", args=[mention.pk])
+    ).content.decode()
+    assert 'id="cooloff"' not in body
+
+
+def test_a_resolved_handoff_suggests_a_follow_up_the_agent_can_dismiss(
+    agent_client, mention, agent
+):
+    from responders import handoff
+
+    item = handoff.log_callback(
+        mention,
+        number="+14155552671",
+        promised_at=None,
+        agent=agent,
+        now=timezone.now(),
+    )
+    resolve = reverse("responders:handoff-resolve", args=[item.pk])
+    body = agent_client.post(resolve, {"outcome": "Refunded"}, **HTMX).content.decode()
+    assert 'id="followup"' in body
+    assert "glad we could sort this out" in body
+    dismiss = reverse("responders:handoff-dismiss-followup", args=[item.pk])
+    body = agent_client.post(dismiss, **HTMX).content.decode()
+    assert 'id="followup"' not in body
+
+
+def test_logging_a_reached_call_through_the_view_resolves_it(
+    agent_client, mention, agent
+):
+    from responders import handoff
+
+    item = handoff.log_callback(
+        mention,
+        number="+14155552671",
+        promised_at=None,
+        agent=agent,
+        now=timezone.now(),
+    )
+    agent_client.post(
+        reverse("responders:handoff-call", args=[item.pk]),
+        {"outcome": "reached", "notes": "ok"},
+        **HTMX,
+    )
+    item.refresh_from_db()
+    assert (item.status, item.call_outcome) == ("done", "reached")
+
+
+def test_admins_manage_canned_responses_in_the_django_admin(client, admin_user):
+    client.force_login(admin_user)
+    for name in (
+        "cannedresponse",
+        "guardsettings",
+        "privacypattern",
+        "outbound",
+        "handoff",
+    ):
+        assert (
+            client.get(reverse(f"admin:responders_{name}_changelist")).status_code
+            == 200
+        )
+    response = client.post(
+        reverse("admin:responders_privacypattern_add"),
+        {"name": "bad", "regex": "[", "is_active": "on"},
+    )
+    assert "Not a valid regular expression" in response.content.decode()
+    assert not PrivacyPattern.objects.exists()
