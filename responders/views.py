@@ -35,6 +35,7 @@ DEFAULT_FOLLOWUP = (
     "Hi {{ author.handle }}, glad we could sort this out! If you're happy to, "
     "let others know how it went. ^{{ agent.first_name }}"
 )
+NOT_A_POST = "This is a direct message: answer it by DM (or email or phone); there is no public post to reply to."
 NOT_SUMMONED = (
     "X allows an API reply only when the author @mentioned or quoted the brand, and this post "
     "did neither. Send a DM, an email or log a phone call instead."
@@ -72,6 +73,26 @@ def _may_undo(request: AuthedHttpRequest, outbound: Outbound) -> bool:
     """The agent who queued it, or a manager/admin, may undo it."""
     return outbound.agent_id == request.user.pk or has_role(
         request.user, Role.MANAGER, Role.ADMIN
+    )
+
+
+def _reply_blocked_reason(mention: Mention) -> str:
+    if mention.kind == Mention.Kind.DM:
+        return NOT_A_POST
+    return "" if mention.summons_brand else NOT_SUMMONED
+
+
+def _dm_origin(mention: Mention) -> Handoff | None:
+    """For a customer's DM: the hand-off whose DM opened this conversation (links back to the post)."""
+    if mention.kind != Mention.Kind.DM or not mention.conversation_id:
+        return None
+    return (
+        Handoff.objects.filter(
+            channel=Handoff.Channel.DM, dm_conversation_id=mention.conversation_id
+        )
+        .select_related("mention__author")
+        .order_by("-created_at")
+        .first()
     )
 
 
@@ -136,7 +157,8 @@ def _composer_context(
         "mention": mention,
         "forms": forms,
         "active": active or ("reply" if mention.summons_brand else "dm"),
-        "not_summoned": "" if mention.summons_brand else NOT_SUMMONED,
+        "not_summoned": _reply_blocked_reason(mention),
+        "dm_origin": _dm_origin(mention),
         "canned": {ch: _canned_options(ch, values) for ch in ("reply", "dm", "email")},
         "heat": guards.thread_heat(mention, guard),
         "outbounds": _for_display(
@@ -217,9 +239,9 @@ def reply_create(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
     mention = _get_mention(request, mention_id)
     now = timezone.now()
     form = ReplyForm(request.POST)
-    if not mention.summons_brand:
+    if _reply_blocked_reason(mention):
         form.is_valid()
-        form.add_error(None, NOT_SUMMONED)
+        form.add_error(None, _reply_blocked_reason(mention))
         return _render_composer(
             request, mention, now=now, active="reply", bound={"reply": form}
         )
@@ -260,8 +282,8 @@ def _handoff_create(
             request, mention, now=now, active=channel, bound={channel: form}
         )
     public_text = form.cleaned_data["public_text"] if public_wanted else ""
-    if public_text and not mention.summons_brand:
-        form.add_error("public_text", NOT_SUMMONED)
+    if public_text and _reply_blocked_reason(mention):
+        form.add_error("public_text", _reply_blocked_reason(mention))
         return _render_composer(
             request, mention, now=now, active=channel, bound={channel: form}
         )

@@ -148,6 +148,19 @@ def test_take_offline_by_dm_sends_the_dm_and_a_short_public_reply(
     assert [p.text for p in replies] == [public]
     screenshot(page, "composer-take-offline-dm")
 
+    # The customer answers by DM: ingest stores it, and the hand-off shows it on the original post.
+    sandbox.create_dm(ctx["customer"], ctx["user"], "Sure, it's AB1 2CD")
+    polling.poll_stream(ctx["streams"]["dms"].pk)
+    answer = Mention.objects.get(kind="dm", text="Sure, it's AB1 2CD")
+    assert answer.conversation_id == dms[0].dm_conversation_id
+    page.reload()
+    page.wait_for_selector(".dm-answers")
+    assert "Sure, it's AB1 2CD" in page.inner_text(".dm-answers")
+    open_compose_page(page, live_server.url, answer)
+    assert "continues the hand-off of @dana's post" in page.inner_text("#dm-origin")
+    assert page.is_disabled('[data-composer-channel="reply"]')
+    screenshot(page, "composer-dm-answer")
+
 
 def test_an_email_handoff_reaches_the_smtp_server(
     page,

@@ -421,3 +421,28 @@ def test_admins_manage_canned_responses_in_the_django_admin(client, admin_user):
     )
     assert "Not a valid regular expression" in response.content.decode()
     assert not PrivacyPattern.objects.exists()
+
+
+def test_a_customers_dm_links_back_to_the_handoff_and_cannot_be_replied_to_publicly(
+    agent_client, mention, agent
+):
+    from responders.models import Handoff
+
+    Handoff.objects.create(
+        mention=mention, channel="dm", contact="@carol", status="open", agent=agent,
+        dm_conversation_id="42-900",
+    )  # fmt: skip
+    dm = make_mention(
+        mention.account, text="here is my postcode", kind="dm", summons=False,
+        conversation_id="42-900",
+    )  # fmt: skip
+    body = agent_client.get(
+        reverse("responders:composer", args=[dm.pk])
+    ).content.decode()
+    assert "This DM continues the hand-off of" in body
+    assert reverse("mentions:detail", args=[mention.pk]) in body
+    assert "there is no public post to reply to" in body
+    assert 'name="take_offline"' not in body
+    response = post_reply(agent_client, dm, "Hello")
+    assert "there is no public post to reply to" in response.content.decode()
+    assert not Outbound.objects.exists()
