@@ -123,6 +123,10 @@ class CalendarForm(forms.ModelForm):  # type: ignore[type-arg]  # django-stubs g
             "holiday_country",
             "holiday_subdivision",
         ]
+        labels = {
+            "is_always_open": "Always open (24/7)",
+            "holiday_subdivision": "Holiday subdivision (state, province)",
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -257,6 +261,8 @@ class PolicyForm(forms.ModelForm):  # type: ignore[type-arg]  # django-stubs gen
             "next_response_business": "in business hours",
             "resolution_business": "in business hours",
             "warning_share": "Warning at (% of the target)",
+            "is_active": "Active",
+            "is_default": "Default policy (applies when no other policy matches)",
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

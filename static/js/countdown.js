@@ -40,7 +40,7 @@
     var state, text;
     if (left < 0) {
       state = "sla-breached";
-      text = "\u26D4 -" + format(left) + " overdue";
+      text = "\u2716 -" + format(left) + " overdue";
     } else if (!isNaN(warn) && now >= warn) {
       state = "sla-warn";
       text = "\u26A0 " + format(left) + " left";
