@@ -225,12 +225,13 @@ class Dashboard:
 
     @property
     def answered(self) -> int:
-        fr = self.target("first_response")
-        return fr.on_time + fr.late
+        """Mentions whose response clock (first, or next for a follow-up in a thread) stopped."""
+        return sum(t.on_time + t.late for t in self.targets if t.target != "resolution")
 
     @property
     def needed_answer(self) -> int:
-        return self.target("first_response").total
+        """Mentions with a response clock that was not cancelled (monitoring, spam)."""
+        return sum(t.total for t in self.targets if t.target != "resolution")
 
     @property
     def answered_share(self) -> float | None:

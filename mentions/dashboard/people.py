@@ -12,7 +12,13 @@ from django.contrib.auth.models import User
 
 from mentions.dashboard import sql
 from mentions.dashboard.figures import PeopleRow
-from mentions.dashboard.filters import CLOCK, MENTION, DashboardFilters, mention_range
+from mentions.dashboard.filters import (
+    CLOCK,
+    MENTION,
+    DashboardFilters,
+    db_datetime,
+    mention_range,
+)
 from mentions.dashboard.measures import clock_seconds, durations, durations_sql
 from mentions.models import Team
 
@@ -38,7 +44,11 @@ def people_rows(
 
     Mentions set to monitoring or spam (cancelled clocks, no answer needed) are not "handled".
     """
-    where, params = mention_range(f)
+    where, where_params = mention_range(f)
+    # First-response and resolution (cycle 1) clocks start at the post's created_at, so the same range
+    # on the clocks lets each join read only the range from the report index, not the whole history.
+    span = [db_datetime(f.start_at), db_datetime(f.end_at)]
+    params = [*span, *span, *where_params]
     key = "COALESCE(fr.stopped_by_id, m.assignee_id)" if by == "agent" else "m.team_id"
     fr, res = _outcomes("fr"), _outcomes("res")
     having = ""
@@ -53,9 +63,9 @@ def people_rows(
         f" {durations_sql(clock_seconds(f, 'res'), res['stopped'])}"
         f" FROM {MENTION} m"
         f" LEFT JOIN {CLOCK} fr ON fr.mention_id = m.id AND fr.target = 'first_response'"
-        f" AND fr.cycle = 1"
+        f" AND fr.cycle = 1 AND fr.started_at >= %s AND fr.started_at < %s"
         f" LEFT JOIN {CLOCK} res ON res.mention_id = m.id AND res.target = 'resolution'"
-        f" AND res.cycle = 1"
+        f" AND res.cycle = 1 AND res.started_at >= %s AND res.started_at < %s"
         f" WHERE {where} AND m.status NOT IN ('monitoring', 'spam')"
         f" GROUP BY {key}{having}",
         params,

@@ -60,8 +60,13 @@ def world(db, agent, dave):
     m[4] = mention(acct, at(29, 12), lag=20, team=t2, assignee=alice, status="waiting",
                    streams=[s1, s2])  # fmt: skip
     clock(m[4], FR, "met", stopped_at=at(29, 12, 30), by=alice, channel="email")
-    clock(m[4], NR, "paused", started_at=at(29, 14))
     clock(m[4], RES, "paused")
+    # The customer's follow-up in the thread: a next-response clock on its own mention (as the SLA
+    # service does), paused while waiting on the customer.
+    m["4b"] = mention(
+        acct, at(29, 14), sentiment=-0.3, team=t2, assignee=alice, status="waiting"
+    )
+    clock(m["4b"], NR, "paused", cycle=2)
 
     m[5] = mention(acct, at(30, 8), lag=40, sentiment=0.2, status="monitoring")
     clock(m[5], FR, "cancelled", stopped_at=at(30, 9), elapsed=None)
@@ -70,9 +75,20 @@ def world(db, agent, dave):
     m[6] = mention(acct, at(30, 20), lag=60, sentiment=-0.05, team=t1, assignee=dave,
                    status="resolved")  # fmt: skip
     clock(m[6], FR, "met", stopped_at=at(30, 20, 5), by=alice, channel="reply")
-    clock(m[6], NR, "met", started_at=at(30, 20, 10), stopped_at=at(30, 21, 10), late=True,
-          by=dave, channel="phone")  # fmt: skip
     clock(m[6], RES, "met", stopped_at=at(30, 22))
+    m["6b"] = mention(
+        acct, at(30, 20, 10), sentiment=0.9, team=t1, assignee=dave, status="resolved"
+    )
+    clock(
+        m["6b"],
+        NR,
+        "met",
+        stopped_at=at(30, 21, 10),
+        late=True,
+        by=dave,
+        channel="phone",
+        cycle=2,
+    )
 
     # After the range: only in "open now".
     m[7] = mention(acct, at(31, 6), status="new")

@@ -60,7 +60,7 @@ def test_an_agent_sees_only_their_own_figures_even_when_asking_for_another_agent
     assert response.context["filters"].agent == world["alice"].pk
     assert [r.label for r in d.agents] == ["Alice"]
     assert d.teams == []
-    assert d.volume.total == 3  # M1, M4, M6: not Dave's M2
+    assert d.volume.total == 4  # M1, M4, M4b, M6: not Dave's M2
     assert d.target("first_response").late == 0  # Dave's late answer is not hers
     html = response.content.decode()
     assert "Dave</a>" not in html
@@ -70,7 +70,7 @@ def test_an_agent_sees_only_their_own_figures_even_when_asking_for_another_agent
 def test_an_admin_sees_everything(client, admin_user, world):
     client.force_login(admin_user)
     response = client.get(f"{URL}?{RANGE}")
-    assert response.context["d"].volume.total == 6
+    assert response.context["d"].volume.total == 8
 
 
 def test_filters_live_in_the_url(client, manager, world):

@@ -98,17 +98,18 @@ def test_channels_split_the_answers(world):
 
 def test_share_answered_and_share_left_to_monitoring(world):
     d = figures()
-    assert (d.answered, d.needed_answer, d.answered_share) == (4, 5, 80.0)
-    assert d.monitoring_share == 16.7  # 1 of 6
+    # Response clocks: FR M1 M2 M4 M6 answered, M3 not, M5 cancelled; NR M6b answered, M4b not.
+    assert (d.answered, d.needed_answer, d.answered_share) == (5, 7, 71.4)
+    assert d.monitoring_share == 12.5  # 1 of 8
 
 
 def test_detection_lag_is_its_own_figure(world):
     lag = figures().detection_lag
-    # [10, 20, 30, 40, 60, 90]
-    assert lag.count == 6
-    assert lag.median == pytest.approx(35)
-    assert lag.p90 == pytest.approx(75)  # rank 4.5
-    assert lag.mean == pytest.approx(250 / 6)
+    # [10, 10, 10, 20, 30, 40, 60, 90] (M4b and M6b took 10 s)
+    assert lag.count == 8
+    assert lag.median == pytest.approx(25)
+    assert lag.p90 == pytest.approx(69)  # rank 6.3: 60 + 0.3 * 30
+    assert lag.mean == pytest.approx(270 / 8)
 
 
 def test_first_response_trend_per_day_of_posting(world):
@@ -125,18 +126,18 @@ def test_first_response_trend_per_day_of_posting(world):
 def test_volume_by_day_kind_sentiment_status_and_stream(world):
     d = figures()
     assert [(p.total, p.posts, p.dms) for p in d.volume.points] == [
-        (2, 1, 1), (1, 1, 0), (1, 1, 0), (2, 2, 0)
+        (2, 1, 1), (1, 1, 0), (2, 2, 0), (3, 3, 0)
     ]  # fmt: skip
-    assert d.volume.by_kind == {"post": 5, "dm": 1}
-    # -0.05 is negative (<= -0.05), 0.0 neutral, 0.2 and 0.5 positive, None unscored.
+    assert d.volume.by_kind == {"post": 7, "dm": 1}
+    # -0.05 and -0.3 are negative (<= -0.05), 0.0 neutral, 0.2 0.5 0.9 positive, None unscored.
     assert d.volume.by_sentiment == {
-        "negative": 2,
+        "negative": 3,
         "neutral": 1,
-        "positive": 2,
+        "positive": 3,
         "unscored": 1,
     }
     assert {k: v for k, v in d.volume.by_status.items() if v} == {
-        "resolved": 3, "open": 1, "waiting": 1, "monitoring": 1
+        "resolved": 4, "open": 1, "waiting": 2, "monitoring": 1
     }  # fmt: skip
     assert [(s.label, s.count) for s in d.streams] == [("@mentions", 3), ("search", 2)]
 
@@ -157,8 +158,9 @@ def test_heatmaps_of_writing_and_answering(world):
         (4, 15): 1,
         (5, 10): 1,
         (6, 12): 1,
+        (6, 14): 1,
         (0, 8): 1,
-        (0, 20): 1,
+        (0, 20): 2,
     }
     assert d.answers_heatmap.cells == {
         (4, 9): 1,
@@ -171,8 +173,8 @@ def test_heatmaps_of_writing_and_answering(world):
 
 def test_backlog_now_and_over_time(world):
     b = figures().backlog
-    assert b.open_now == 4
-    assert b.by_status == {"new": 1, "open": 2, "waiting": 1}
+    assert b.open_now == 5
+    assert b.by_status == {"new": 1, "open": 2, "waiting": 2}
     assert b.oldest_created_at == at(26, 10)
     assert b.oldest_age_seconds == 5 * 86400 + 2 * 3600
     # Baseline M0 + M_old; 27th: +M1 +M2 -M1 -M_old; 28th: +M3; 29th: +M4; 30th: +M5 +M6 -M2 -M5 -M6.
@@ -182,8 +184,10 @@ def test_backlog_now_and_over_time(world):
 
 def test_per_agent_attributes_mentions_to_the_first_answerer_else_the_assignee(world):
     rows = {r.label: r for r in figures().agents}
-    alice = rows["Alice"]  # M1, M4, M6 (answered M6 though Dave is assigned)
-    assert alice.handled == 3
+    alice = rows[
+        "Alice"
+    ]  # M1, M4, M4b (assigned, no first-response clock), M6 (answered for Dave)
+    assert alice.handled == 4
     assert (alice.first_response.median, alice.first_response.p90) == pytest.approx(
         (600, 1560)
     )
@@ -193,14 +197,14 @@ def test_per_agent_attributes_mentions_to_the_first_answerer_else_the_assignee(w
     )
     dave = rows["Dave"]
     assert (dave.handled, dave.late, dave.compliance, dave.resolution.median) == (
-        1,
+        2,
         1,
         0.0,
         237600,
     )
     nobody = rows["Unassigned, unanswered"]
     assert (nobody.handled, nobody.breached_open) == (1, 1)
-    assert sum(r.handled for r in rows.values()) == 5  # M5 (monitoring) is not handled
+    assert sum(r.handled for r in rows.values()) == 7  # M5 (monitoring) is not handled
 
 
 def test_per_team(world):
@@ -212,10 +216,10 @@ def test_per_team(world):
         billing.on_time,
         billing.late,
         billing.first_response.median,
-    ) == (3, 2, 1, 600)
+    ) == (4, 2, 1, 600)
     assert billing.compliance == 66.7
     assert (tech.handled, tech.on_time, tech.breached_open, tech.compliance) == (
-        2,
+        3,
         1,
         1,
         50.0,
@@ -243,7 +247,7 @@ def test_filters_narrow_every_figure(world):
 
 def test_the_agent_filter_keeps_mentions_they_are_assigned_or_answered(world):
     d = figures(agent=world["alice"].pk)
-    assert d.volume.total == 3  # M1, M4 assigned; M6 answered
+    assert d.volume.total == 4  # M1, M4, M4b assigned; M6 answered
     fr = d.target("first_response")
     assert (fr.on_time, fr.durations.median) == (3, 600)
-    assert d.backlog.open_now == 2  # M4 (waiting) and M0 (open; she answered it)
+    assert d.backlog.open_now == 3  # M4, M4b (waiting) and M0 (open; she answered it)
