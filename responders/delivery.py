@@ -26,6 +26,7 @@ from django.db.models import F, Q
 from mentions.history import record_event
 from mentions.models import MentionEvent
 from mentions.sla import services as sla
+from mentions.sources.x import REAL_API_HOST
 from responders.channels.base import Channel, ChannelError, SentMessage
 from responders.channels.email import EmailChannel
 from responders.channels.phone import PhoneChannel
@@ -53,10 +54,21 @@ EVENT_KINDS: dict[str, MentionEvent.Kind] = {
 }
 
 
+# The real X's recent search shows a new post after up to ~30 s; reconciliation must not look sooner.
+REAL_X_SEARCH_LAG = 35.0
+
+
 def lease_length() -> timedelta:
-    """Longer than one attempt can take (a reconciliation read plus a send, each bounded by a timeout)."""
+    """Longer than one attempt can take (a reconciliation read plus a send, each bounded by a timeout).
+
+    A dead worker's row is retried only after its lease, so on the real X the lease also covers the
+    search index lag; the sandbox X API indexes at once.
+    """
     timeout = max(float(settings.X_API_TIMEOUT), float(settings.EMAIL_TIMEOUT or 0))
-    return timedelta(seconds=2 * timeout + 5)
+    seconds = 2 * timeout + 5
+    if settings.X_API_BASE_URL.rstrip("/") == REAL_API_HOST:
+        seconds = max(seconds, REAL_X_SEARCH_LAG)
+    return timedelta(seconds=seconds)
 
 
 def new_owner() -> str:

@@ -20,8 +20,9 @@ class OutboundXSource(XSource):
     def own_replies_to(self, post_id: str) -> list[dict[str, Any]]:
         """The brand's replies to `post_id` (recent search: `from:<brand> in_reply_to_tweet_id:<id>`).
 
-        On the real X, search lags posting by up to ~30 s; the delivery lease is longer than that, so a
-        reconciliation never runs sooner after the lost attempt.
+        On the real X, search lags posting by up to ~30 s; against the real X the delivery lease is
+        longer than that (delivery.lease_length), so a reconciliation never runs sooner after the lost
+        attempt.
         """
         payload = self._call(
             self._reader.search_recent_tweets,

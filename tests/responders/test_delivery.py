@@ -226,3 +226,73 @@ def test_stalled_ids_lists_lost_and_dead_rows_only(mention, agent):
         lease_expires_at=now + timedelta(seconds=30),
     )
     assert sorted(delivery.stalled_ids(now=now)) == sorted([lost.pk, dead.pk])
+
+
+def test_a_reply_that_x_accepted_stops_the_first_response_clock(sandbox_mention, agent):
+    from mentions.sla import services as sla
+    from mentions.sla.models import BusinessCalendar, SlaClock, SlaPolicy
+
+    calendar = BusinessCalendar.objects.create(name="always", is_always_open=True)
+    SlaPolicy.objects.all().update(is_default=False)
+    SlaPolicy.objects.create(
+        name="replies-test",
+        is_default=True,
+        calendar=calendar,
+        first_response_minutes=60,
+    )
+    mention = sandbox_mention["mention"]
+    sla.start_clocks([mention.pk], now=mention.created_at)
+    clock = SlaClock.objects.get(mention=mention, target="first_response")
+    assert clock.state == "active"
+    outbound = replies.queue_reply(
+        mention, text="On it", agent=agent, now=timezone.now()
+    )
+    deliver(outbound, after=11)
+    clock.refresh_from_db()
+    assert clock.state == "met"
+    assert clock.stopped_by_channel == "reply"
+    assert clock.stopped_by == agent
+
+
+def test_an_undone_or_failed_reply_leaves_the_clock_running(brand, agent):
+    from mentions.sla import services as sla
+    from mentions.sla.models import BusinessCalendar, SlaClock, SlaPolicy
+    from tests.responders.conftest import make_mention
+
+    calendar = BusinessCalendar.objects.create(name="always", is_always_open=True)
+    SlaPolicy.objects.all().update(is_default=False)
+    SlaPolicy.objects.create(
+        name="replies-test",
+        is_default=True,
+        calendar=calendar,
+        first_response_minutes=60,
+    )
+    customer = sandbox.create_user("gail", "Gail")
+    post = sandbox.create_post(
+        customer, "acme broke my order"
+    )  # not summoned: X refuses the reply
+    mention = make_mention(
+        brand["account"],
+        text=post.text,
+        x_id=post.x_id,
+        author_x_id=customer.x_id,
+        handle="gail",
+    )
+    sla.start_clocks([mention.pk], now=mention.created_at)
+    outbound = replies.queue_reply(
+        mention, text="Hi Gail", agent=agent, now=timezone.now()
+    )
+    deliver(outbound, after=11)
+    outbound.refresh_from_db()
+    assert outbound.state == "failed"
+    assert (
+        SlaClock.objects.get(mention=mention, target="first_response").state == "active"
+    )
+
+
+def test_the_lease_covers_the_real_x_search_lag_but_not_the_sandboxs(settings):
+    settings.X_API_TIMEOUT, settings.EMAIL_TIMEOUT = 5, 5
+    settings.X_API_BASE_URL = "https://api.twitter.com"
+    assert delivery.lease_length() == timedelta(seconds=35)
+    settings.X_API_BASE_URL = "http://127.0.0.1:8000/xsandbox"
+    assert delivery.lease_length() == timedelta(seconds=15)
