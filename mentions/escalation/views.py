@@ -32,36 +32,41 @@ def _check_admin(request: AuthedHttpRequest) -> None:
 
 
 def _list_context(request: AuthedHttpRequest) -> dict[str, object]:
+    """Rules with their last day's firings and notification states: three queries in all.
+
+    Counted per rule with GROUP BY rather than joins on the rule list, which would multiply rows
+    across the whole firing history.
+    """
     since = timezone.now() - timedelta(days=1)
-    rules = list(
-        EscalationRule.objects.annotate(
-            firings_24h=Count(
-                "firings", filter=Q(firings__fired_at__gte=since), distinct=True
-            ),
-            last_fired_at=Max("firings__fired_at"),
-            failed=Count(
-                "firings__notifications",
-                filter=Q(firings__notifications__state=Notification.State.FAILED),
-                distinct=True,
-            ),
-            pending=Count(
-                "firings__notifications",
-                filter=Q(
-                    firings__notifications__state__in=[
-                        Notification.State.QUEUED,
-                        Notification.State.SENDING,
-                    ]
-                ),
-                distinct=True,
-            ),
-        ).order_by("position", "id")
-    )
+    rules = list(EscalationRule.objects.order_by("position", "id"))
+    fired = {
+        row["rule_id"]: row
+        for row in EscalationFiring.objects.filter(fired_at__gte=since)
+        .values("rule_id")
+        .annotate(count=Count("id"), last=Max("fired_at"))
+        .order_by()
+    }
+    states: dict[tuple[int, str], int] = {
+        (row["firing__rule_id"], row["state"]): row["count"]
+        for row in Notification.objects.filter(
+            Q(state__in=[Notification.State.QUEUED, Notification.State.SENDING])
+            | Q(state=Notification.State.FAILED, created_at__gte=since)
+        )
+        .values("firing__rule_id", "state")
+        .annotate(count=Count("id"))
+        .order_by()
+    }
     names = describe.Names.load(rules)
     rows = [
         {
             "rule": rule,
             "conditions": describe.conditions(rule, names),
             "actions": describe.actions(rule, names),
+            "firings_24h": fired.get(rule.pk, {}).get("count", 0),
+            "last_fired_at": fired.get(rule.pk, {}).get("last"),
+            "pending": states.get((rule.pk, Notification.State.QUEUED), 0)
+            + states.get((rule.pk, Notification.State.SENDING), 0),
+            "failed": states.get((rule.pk, Notification.State.FAILED), 0),
         }
         for rule in rules
     ]

@@ -207,3 +207,36 @@ def test_user_text_on_the_rule_page_is_escaped(client, manager, make_mention):
     assert "<script>alert(1)" not in page
     assert "&lt;script&gt;" in page
     assert "<b>bold</b>" not in page
+
+
+def test_the_list_and_the_rule_page_show_delivery_states(client, manager, make_mention):
+    from mentions.escalation.models import EscalationFiring, Notification
+    from tests.escalation.conftest import NOW
+
+    rule = make_rule({"keywords": ["order"]}, name="Hooks")
+    firing = EscalationFiring.objects.create(
+        rule=rule, mention=make_mention(), fired_at=NOW
+    )
+    Notification.objects.create(
+        firing=firing, channel="webhook", destination="https://a.example/x"
+    )
+    Notification.objects.create(
+        firing=firing,
+        channel="email",
+        destination="lead@example.com",
+        state="failed",
+        attempts=5,
+        last_error="SMTP 550: mailbox unavailable",
+    )
+    as_(client, manager)
+
+    listing = client.get(reverse("escalation:rules")).content.decode()
+    detail = client.get(
+        reverse("escalation:rule-detail", args=[rule.pk])
+    ).content.decode()
+
+    assert "1 pending" in listing
+    assert "1 failed" in listing
+    assert "Queued</span> · Webhook to https://a.example/x" in detail
+    assert "SMTP 550: mailbox unavailable" in detail
+    assert "5 attempts" in detail
