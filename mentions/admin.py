@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from mentions import polling
-from mentions.models import Author, Mention, Stream, Team, XAccount
+from mentions.models import Author, Mention, PriorityKeyword, Stream, Team, XAccount
 
 SECRET_FIELDS = ("access_token", "refresh_token", "app_bearer_token")
 
@@ -134,3 +134,16 @@ class MentionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(PriorityKeyword)
+class PriorityKeywordAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Admin keywords for priority scoring at ingest (mentions/scoring.py). A term matches at the start of
+    a word, case-insensitively; changes apply to mentions ingested from the next poll on."""
+
+    list_display = ["term", "points", "is_active", "created_at"]
+    list_editable = ["points", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["term"]
+    ordering = ["term"]
+    fields = ["term", "points", "is_active"]

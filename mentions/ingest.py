@@ -2,27 +2,33 @@
 
 The unique X id makes redelivery harmless: a page stored twice (a retried poll, two streams matching the
 same post, two workers racing) adds each mention once. Callers run `store_page` inside the transaction
-that also moves the stream's checkpoint (see polling.py).
+that also moves the stream's checkpoint (see polling.py), so rows and cursor commit or vanish together.
+
+With `enrich=True` (what polling does) each new mention is scored before the insert (mentions/scoring.py:
+priority, reasons, sentiment, monitoring suggestion, written by the same INSERT), and the new ids are
+handed to the SLA clocks and the escalation rules in the same transaction (contracts §9). Only new rows
+are scored: a stored mention, and so an agent's priority override, is never rewritten.
 
 Two paths with the same behaviour:
-- PostgreSQL: three statements a page (authors, threads, mentions with their stream links), each an
-  `INSERT ... SELECT FROM json_populate_recordset(...) ON CONFLICT ... RETURNING` sent through the cursor,
-  without model instances: building and preparing ~400 of them a page cost more than the database work
-  (bench/ingest). A row committed by another transaction after a statement's snapshot is absorbed by
-  ON CONFLICT and found again by a follow-up read.
+- PostgreSQL: ONE statement a page (`_STORE_PAGE`): authors, threads, mentions and stream links are
+  data-modifying CTEs over `unnest()` of typed arrays. Each round trip and each statement's parse/plan
+  cost about as much as the row work, and `json_populate_recordset` over the wide mentions row type cost
+  ~5 ms a page more than `unnest` (bench/ingest, docs/ingest.md).
 - Anything else (the embedded SQLite): the ORM's bulk_create.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.db import connection
 
-from mentions.models import Author, Mention, MentionStream, Thread
+from mentions import scoring
+from mentions.models import Author, Mention, MentionStream, Stream, Thread
 from mentions.sources.base import InboundAuthor, InboundMention
 
 AUTHOR_UPDATE_FIELDS = [
@@ -40,6 +46,61 @@ AUTHOR_UPDATE_FIELDS = [
 class StoreResult:
     created: int
     duplicates: int
+    # Ids of the mentions this call inserted (what the SLA clocks and escalation rules start from).
+    new_ids: tuple[int, ...] = field(default=(), compare=False)
+
+
+def store_page(
+    *,
+    account_id: int,
+    stream_id: int,
+    mentions: list[InboundMention],
+    authors: list[InboundAuthor],
+    now: datetime,
+    enrich: bool = True,
+    keywords: Sequence[scoring.Keyword] | None = None,
+) -> StoreResult:
+    """Upsert one page of mentions and record that `stream_id` matched them.
+
+    `keywords`: the active priority keywords, loaded once per poll by the caller; None loads them here.
+    """
+    # Sorted by id: two workers inserting overlapping pages then take row locks in the same order.
+    unique = sorted({m.x_id: m for m in mentions}.values(), key=lambda m: m.x_id)
+    known = {a.x_id for a in authors}
+    unique = [m for m in unique if m.author_x_id in known]
+    if not unique:
+        return StoreResult(created=0, duplicates=0)
+    scores: dict[str, scoring.Score] | None = None
+    if enrich:
+        scores = scoring.score_page(
+            unique,
+            authors,
+            keywords=scoring.active_keywords() if keywords is None else keywords,
+        )
+    store = _store_page_postgres if _fast_path() else _store_page_portable
+    result = store(
+        account_id=account_id,
+        stream_id=stream_id,
+        mentions=unique,
+        authors=authors,
+        now=now,
+        scores=scores,
+    )
+    if enrich and result.new_ids:
+        # Imported here: both apps import mentions.models, and ingest is imported by polling at startup.
+        from mentions.escalation import services as escalation
+        from mentions.sla import services as sla
+
+        sla.start_clocks(list(result.new_ids), now=now)
+        escalation.evaluate_mentions(list(result.new_ids), now=now)
+    return result
+
+
+def _fast_path() -> bool:
+    return connection.vendor == "postgresql"
+
+
+# --- Portable path (SQLite) ------------------------------------------------------------------
 
 
 def _upsert_authors(authors: list[InboundAuthor], *, now: datetime) -> dict[str, int]:
@@ -48,33 +109,26 @@ def _upsert_authors(authors: list[InboundAuthor], *, now: datetime) -> dict[str,
     placeholders = {
         a.x_id: a for a in authors if not a.complete and a.x_id not in complete
     }
-    # Sorted so that two workers upserting overlapping authors lock rows in the same order (no deadlock).
-    rows = [
-        Author(
-            x_id=a.x_id,
-            handle=a.handle,
-            name=a.name,
-            description=a.description,
-            followers_count=a.followers_count,
-            verified=a.verified,
-            avatar_url=a.avatar_url,
-            first_seen_at=now,
-            updated_at=now,
-        )
-        for a in sorted(complete.values(), key=lambda a: a.x_id)
-    ]
-    ids: dict[str, int] = {}
-    if rows:
+    if complete:
         Author.objects.bulk_create(
-            rows,
+            [
+                Author(
+                    x_id=a.x_id,
+                    handle=a.handle,
+                    name=a.name,
+                    description=a.description,
+                    followers_count=a.followers_count,
+                    verified=a.verified,
+                    avatar_url=a.avatar_url,
+                    first_seen_at=now,
+                    updated_at=now,
+                )
+                for a in sorted(complete.values(), key=lambda a: a.x_id)
+            ],
             update_conflicts=True,
             unique_fields=["x_id"],
             update_fields=AUTHOR_UPDATE_FIELDS,
         )
-        for row in rows:
-            pk: int | None = row.pk  # set by RETURNING where the backend supports it
-            if pk is not None:
-                ids[row.x_id] = pk
     if placeholders:
         Author.objects.bulk_create(
             [
@@ -89,10 +143,11 @@ def _upsert_authors(authors: list[InboundAuthor], *, now: datetime) -> dict[str,
             ],
             ignore_conflicts=True,
         )
-    missing = (complete.keys() | placeholders.keys()) - ids.keys()
-    if missing:
-        ids.update(Author.objects.filter(x_id__in=missing).values_list("x_id", "id"))
-    return ids
+    return dict(
+        Author.objects.filter(
+            x_id__in=complete.keys() | placeholders.keys()
+        ).values_list("x_id", "id")
+    )
 
 
 def _thread_ids(
@@ -117,32 +172,6 @@ def _thread_ids(
     return {(conversation, author): pk for conversation, author, pk in rows}
 
 
-def store_page(
-    *,
-    account_id: int,
-    stream_id: int,
-    mentions: list[InboundMention],
-    authors: list[InboundAuthor],
-    now: datetime,
-) -> StoreResult:
-    """Upsert one page of mentions and record that `stream_id` matched them."""
-    unique = list({m.x_id: m for m in mentions}.values())
-    if not unique:
-        return StoreResult(created=0, duplicates=0)
-    store = (
-        _store_page_postgres
-        if connection.vendor == "postgresql"
-        else _store_page_portable
-    )
-    return store(
-        account_id=account_id,
-        stream_id=stream_id,
-        mentions=unique,
-        authors=authors,
-        now=now,
-    )
-
-
 def _store_page_portable(
     *,
     account_id: int,
@@ -150,153 +179,234 @@ def _store_page_portable(
     mentions: list[InboundMention],
     authors: list[InboundAuthor],
     now: datetime,
+    scores: dict[str, scoring.Score] | None = None,
 ) -> StoreResult:
-    unique = mentions
     author_ids = _upsert_authors(authors, now=now)
-    unique = [m for m in unique if m.author_x_id in author_ids]
-    thread_ids = _thread_ids(unique, author_ids)
-    x_ids = [m.x_id for m in unique]
+    x_ids = [m.x_id for m in mentions]
     existing = set(
         Mention.objects.filter(x_id__in=x_ids).values_list("x_id", flat=True)
     )
-    Mention.objects.bulk_create(
-        [
-            Mention(
-                x_id=m.x_id,
-                kind=m.kind,
-                account_id=account_id,
-                author_id=author_ids[m.author_x_id],
-                thread_id=thread_ids[(m.conversation_id, author_ids[m.author_x_id])],
-                text=m.text,
-                lang=m.lang,
-                created_at=m.created_at,
-                ingested_at=now,
-                conversation_id=m.conversation_id,
-                in_reply_to_x_id=m.in_reply_to_x_id,
-                summons_brand=m.summons_brand,
-                raw=m.raw,
-            )
-            for m in unique
-            if m.x_id not in existing
-        ],
-        ignore_conflicts=True,  # a concurrent poll of another stream may have stored the same post
-    )
-    mention_ids = list(
-        Mention.objects.filter(x_id__in=x_ids).values_list("id", flat=True)
-    )
+    fresh = [m for m in mentions if m.x_id not in existing]
+    thread_ids = _thread_ids(fresh, author_ids)
+    team_id = Stream.objects.filter(pk=stream_id).values_list("team_id", flat=True)[0]
+    rows = []
+    for m in fresh:
+        author_id = author_ids[m.author_x_id]
+        row = Mention(
+            x_id=m.x_id,
+            kind=m.kind,
+            account_id=account_id,
+            author_id=author_id,
+            thread_id=thread_ids[(m.conversation_id, author_id)],
+            team_id=team_id,
+            text=m.text,
+            lang=m.lang,
+            created_at=m.created_at,
+            ingested_at=now,
+            conversation_id=m.conversation_id,
+            in_reply_to_x_id=m.in_reply_to_x_id,
+            summons_brand=m.summons_brand,
+            raw=m.raw,
+        )
+        if scores is not None:
+            s = scores[m.x_id]
+            row.priority = s.priority
+            row.priority_score = s.points
+            row.priority_reasons = s.reasons_json()
+            row.sentiment = s.sentiment
+            row.is_monitoring_suggested = s.is_monitoring_suggested
+        rows.append(row)
+    # ignore_conflicts: a concurrent poll of another stream may have stored the same post.
+    Mention.objects.bulk_create(rows, ignore_conflicts=True)
+    ids = dict(Mention.objects.filter(x_id__in=x_ids).values_list("x_id", "id"))
     MentionStream.objects.bulk_create(
         [
             MentionStream(mention_id=pk, stream_id=stream_id, matched_at=now)
-            for pk in mention_ids
+            for pk in ids.values()
         ],
         ignore_conflicts=True,
     )
+    new_ids = tuple(ids[m.x_id] for m in fresh if m.x_id in ids)
     return StoreResult(
-        created=len(mention_ids) - len(existing), duplicates=len(existing)
+        created=len(new_ids), duplicates=len(ids) - len(new_ids), new_ids=new_ids
     )
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------
 #
-# Each statement takes its rows as one JSON array parameter, expanded server-side with
-# json_populate_recordset(NULL::<table>, ...) so that every column gets the table's own type. One string
-# parameter keeps parsing and planning cheap (psycopg2 would spell a list as ARRAY[...] with one constant
-# per element), and `raw` travels as JSON inside it instead of being encoded twice.
-# Lookups of rows that already exist go through LATERAL ... LIMIT 1 so that they stay index probes: with the
-# join form the planner picks a sequential scan of the whole table while its statistics still call it small.
+# Every column travels as one array literal ('{...}' text, cast server-side to its type): parsing 15 array
+# literals is far cheaper than parsing 1,500 constants (psycopg2 spells a list as ARRAY[...]), and `raw`
+# travels as one JSON array split by jsonb_array_elements. Lookups of rows that already exist go through
+# LATERAL ... LIMIT 1 so that they stay index probes while the table statistics still call it small.
+#
+# Concurrency: every CTE sees the statement's snapshot. Rows inserted here come back from RETURNING;
+# rows that existed before are read from the snapshot (which does not show this statement's inserts, so
+# nothing is counted twice). A placeholder author, thread or mention committed by another transaction
+# after the snapshot is in neither: ON CONFLICT waited for that transaction, so the mentions missing from
+# the answer are stored again by a second run of the statement, whose new snapshot sees those rows.
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
-_UPSERT_AUTHORS = """
+_STORE_PAGE = """
+WITH a_in AS (
+    SELECT * FROM unnest(%(a_x_id)s::text[], %(a_handle)s::text[], %(a_name)s::text[],
+                         %(a_description)s::text[], %(a_followers)s::int[], %(a_verified)s::bool[],
+                         %(a_avatar)s::text[])
+        AS t(x_id, handle, name, description, followers_count, verified, avatar_url)
+), p_in AS (
+    SELECT * FROM unnest(%(p_x_id)s::text[], %(p_handle)s::text[], %(p_name)s::text[]) AS t(x_id, handle, name)
+), a_up AS (
     INSERT INTO mentions_author AS a
         (x_id, handle, name, description, followers_count, verified, avatar_url, first_seen_at, updated_at)
-    SELECT i.x_id, i.handle, i.name, i.description, i.followers_count, i.verified, i.avatar_url, %(now)s, %(now)s
-    FROM json_populate_recordset(NULL::mentions_author, %(rows)s) AS i
+    SELECT x_id, handle, name, description, followers_count, verified, avatar_url, %(now)s, %(now)s FROM a_in
     ON CONFLICT (x_id) DO UPDATE SET
         handle = EXCLUDED.handle, name = EXCLUDED.name, description = EXCLUDED.description,
         followers_count = EXCLUDED.followers_count, verified = EXCLUDED.verified,
         avatar_url = EXCLUDED.avatar_url, updated_at = EXCLUDED.updated_at
     RETURNING a.x_id, a.id
-"""
-
-_INSERT_PLACEHOLDERS = """
+), p_ins AS (  -- a placeholder never overwrites a stored profile
     INSERT INTO mentions_author
         (x_id, handle, name, description, followers_count, verified, avatar_url, first_seen_at, updated_at)
-    SELECT i.x_id, i.handle, i.name, '', 0, false, '', %(now)s, %(now)s
-    FROM json_populate_recordset(NULL::mentions_author, %(rows)s) AS i
+    SELECT x_id, handle, name, '', 0, false, '', %(now)s, %(now)s FROM p_in
     ON CONFLICT (x_id) DO NOTHING
     RETURNING x_id, id
-"""
-
-_SELECT_AUTHORS = (
-    "SELECT x_id, id FROM mentions_author WHERE x_id = ANY(%(x_ids)s::varchar[])"
-)
-
-# Rows inserted come back from RETURNING; rows that already existed are read from the statement's snapshot
-# (which does not show what this statement inserts, so nothing is returned twice). A row committed by
-# another transaction after that snapshot is in neither: the caller reads those again (`_SELECT_THREADS`).
-_UPSERT_THREADS = """
-    WITH i AS (
-        SELECT conversation_id, author_id, created_at FROM json_populate_recordset(NULL::mentions_thread, %(rows)s)
-    ), inserted AS (
-        INSERT INTO mentions_thread (conversation_id, author_id, created_at)
-        SELECT conversation_id, author_id, created_at FROM i
-        ON CONFLICT (conversation_id, author_id) DO NOTHING
-        RETURNING conversation_id, author_id, id
-    )
-    SELECT conversation_id, author_id, id FROM inserted
+), authors AS MATERIALIZED (
+    SELECT x_id, id FROM a_up
+    UNION ALL SELECT x_id, id FROM p_ins
+    UNION ALL SELECT p.x_id, e.id FROM p_in p
+        CROSS JOIN LATERAL (SELECT id FROM mentions_author e WHERE e.x_id = p.x_id LIMIT 1) AS e
+), m_in AS (
+    SELECT * FROM unnest(%(x_id)s::text[], %(kind)s::text[], %(text)s::text[], %(lang)s::text[],
+                         %(created_at)s::timestamptz[], %(author_x_id)s::text[], %(conversation_id)s::text[],
+                         %(in_reply_to)s::text[], %(summons)s::bool[],
+                         ARRAY(SELECT r FROM jsonb_array_elements(%(raw)s::jsonb) WITH ORDINALITY AS e(r, n)
+                               ORDER BY n),
+                         %(priority)s::int[], %(score)s::int[], %(reasons)s::jsonb[], %(sentiment)s::float8[],
+                         %(monitoring)s::bool[])
+        AS t(x_id, kind, text, lang, created_at, author_x_id, conversation_id, in_reply_to_x_id,
+             summons_brand, raw, priority, priority_score, priority_reasons, sentiment, is_monitoring_suggested)
+), existing AS MATERIALIZED (
+    SELECT m.id, i.x_id
+    FROM m_in i CROSS JOIN LATERAL (SELECT id FROM mentions_mention m WHERE m.x_id = i.x_id LIMIT 1) AS m
+), fresh AS MATERIALIZED (
+    SELECT i.*, a.id AS author_id
+    FROM m_in i JOIN authors a ON a.x_id = i.author_x_id
+    WHERE NOT EXISTS (SELECT FROM existing e WHERE e.x_id = i.x_id)
+), t_key AS (
+    SELECT conversation_id, author_id, min(created_at) AS created_at
+    FROM fresh GROUP BY conversation_id, author_id ORDER BY conversation_id, author_id
+), t_ins AS (
+    INSERT INTO mentions_thread (conversation_id, author_id, created_at)
+    SELECT conversation_id, author_id, created_at FROM t_key
+    ON CONFLICT (conversation_id, author_id) DO NOTHING
+    RETURNING conversation_id, author_id, id
+), threads AS MATERIALIZED (
+    SELECT conversation_id, author_id, id FROM t_ins
     UNION ALL
-    SELECT i.conversation_id, i.author_id, t.id
-    FROM i CROSS JOIN LATERAL (
+    SELECT k.conversation_id, k.author_id, t.id FROM t_key k CROSS JOIN LATERAL (
         SELECT id FROM mentions_thread t
-        WHERE t.conversation_id = i.conversation_id AND t.author_id = i.author_id
-        LIMIT 1
+        WHERE t.conversation_id = k.conversation_id AND t.author_id = k.author_id LIMIT 1
     ) AS t
-"""
-
-_SELECT_THREADS = """
-    SELECT i.conversation_id, i.author_id, t.id
-    FROM json_populate_recordset(NULL::mentions_thread, %(rows)s) AS i
-    JOIN mentions_thread t USING (conversation_id, author_id)
-"""
-
-# Insert the new mentions and link new and existing ones to the stream, in one round trip. Returns
-# (x_id, created) for every mention linked; one missing from the answer was committed by another
-# transaction after this statement's snapshot, and `_LINK_LATE` links it.
-_INSERT_MENTIONS = """
-    WITH i AS (
-        SELECT x_id, kind, author_id, thread_id, text, lang, created_at, conversation_id, in_reply_to_x_id,
-               summons_brand, raw
-        FROM json_populate_recordset(NULL::mentions_mention, %(rows)s)
-    ), existing AS (
-        SELECT m.id, i.x_id
-        FROM i CROSS JOIN LATERAL (SELECT id FROM mentions_mention m WHERE m.x_id = i.x_id LIMIT 1) AS m
-    ), inserted AS (
-        INSERT INTO mentions_mention
-            (x_id, kind, account_id, author_id, thread_id, text, lang, created_at, ingested_at, conversation_id,
-             in_reply_to_x_id, summons_brand, raw, status, priority, priority_score, priority_reasons,
-             is_priority_overridden, is_monitoring_suggested)
-        SELECT i.x_id, i.kind, %(account)s, i.author_id, i.thread_id, i.text, i.lang, i.created_at, %(now)s,
-               i.conversation_id, i.in_reply_to_x_id, i.summons_brand, i.raw, %(status)s, 2, 0, '[]', false, false
-        FROM i
-        WHERE NOT EXISTS (SELECT FROM existing e WHERE e.x_id = i.x_id)
-        ON CONFLICT (x_id) DO NOTHING  -- a concurrent poll of another stream may have stored the same post
-        RETURNING id, x_id
-    ), linked AS (
-        INSERT INTO mentions_mentionstream (mention_id, stream_id, matched_at)
-        SELECT id, %(stream)s, %(now)s FROM (SELECT id FROM inserted UNION ALL SELECT id FROM existing) AS m
-        ON CONFLICT (mention_id, stream_id) DO NOTHING
-    )
-    SELECT x_id, true FROM inserted
-    UNION ALL
-    SELECT x_id, false FROM existing
-"""
-
-_LINK_LATE = """
+), inserted AS (
+    INSERT INTO mentions_mention
+        (x_id, kind, account_id, author_id, thread_id, team_id, text, lang, created_at, ingested_at,
+         conversation_id, in_reply_to_x_id, summons_brand, raw, status, priority, priority_score,
+         priority_reasons, is_priority_overridden, sentiment, is_monitoring_suggested, sla_hint)
+    SELECT f.x_id, f.kind, %(account)s, f.author_id, t.id, (SELECT team_id FROM mentions_stream WHERE id = %(stream)s), f.text, f.lang, f.created_at, %(now)s,
+           f.conversation_id, f.in_reply_to_x_id, f.summons_brand, f.raw, %(status)s, f.priority,
+           f.priority_score, f.priority_reasons, false, f.sentiment, f.is_monitoring_suggested, ''
+    FROM fresh f JOIN threads t ON t.conversation_id = f.conversation_id AND t.author_id = f.author_id
+    ON CONFLICT (x_id) DO NOTHING  -- a concurrent poll of another stream may have stored the same post
+    RETURNING id, x_id
+), linked AS (
     INSERT INTO mentions_mentionstream (mention_id, stream_id, matched_at)
-    SELECT id, %(stream)s, %(now)s FROM mentions_mention WHERE x_id = ANY(%(x_ids)s::varchar[])
+    SELECT id, %(stream)s, %(now)s FROM (SELECT id FROM inserted UNION ALL SELECT id FROM existing) AS m
     ON CONFLICT (mention_id, stream_id) DO NOTHING
+)
+SELECT x_id, id, true FROM inserted
+UNION ALL
+SELECT x_id, id, false FROM existing
 """
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _texts(values: Iterable[str]) -> str:
+    """A PostgreSQL array literal of strings (every element quoted, so NULL/braces/commas are literal)."""
+    return "{" + ",".join(map(_quote, values)) + "}"
+
+
+def _scalars(values: Iterable[object]) -> str:
+    """An array literal of numbers, booleans and None (NULL)."""
+    return (
+        "{"
+        + ",".join(
+            "NULL"
+            if v is None
+            else ("t" if v else "f")
+            if isinstance(v, bool)
+            else str(v)
+            for v in values
+        )
+        + "}"
+    )
+
+
+def _page_params(
+    mentions: list[InboundMention],
+    authors: list[InboundAuthor],
+    scores: dict[str, scoring.Score] | None,
+) -> dict[str, Any]:
+    complete = {a.x_id: a for a in authors if a.complete}
+    placeholders = [a for a in authors if not a.complete and a.x_id not in complete]
+    # Sorted so that two workers upserting overlapping authors lock rows in the same order (no deadlock).
+    full = sorted(complete.values(), key=lambda a: a.x_id)
+    placeholders = sorted(
+        {a.x_id: a for a in placeholders}.values(), key=lambda a: a.x_id
+    )
+    params: dict[str, Any] = {
+        "a_x_id": _texts(a.x_id for a in full),
+        "a_handle": _texts(a.handle for a in full),
+        "a_name": _texts(a.name for a in full),
+        "a_description": _texts(a.description for a in full),
+        "a_followers": _scalars(a.followers_count for a in full),
+        "a_verified": _scalars(a.verified for a in full),
+        "a_avatar": _texts(a.avatar_url for a in full),
+        "p_x_id": _texts(a.x_id for a in placeholders),
+        "p_handle": _texts(a.handle for a in placeholders),
+        "p_name": _texts(a.name for a in placeholders),
+        "x_id": _texts(m.x_id for m in mentions),
+        "kind": _texts(m.kind for m in mentions),
+        "text": _texts(m.text for m in mentions),
+        "lang": _texts(m.lang for m in mentions),
+        "created_at": _texts(m.created_at.isoformat() for m in mentions),
+        "author_x_id": _texts(m.author_x_id for m in mentions),
+        "conversation_id": _texts(m.conversation_id for m in mentions),
+        "in_reply_to": _texts(m.in_reply_to_x_id for m in mentions),
+        "summons": _scalars(m.summons_brand for m in mentions),
+        "raw": _encode([m.raw for m in mentions]),
+    }
+    if scores is None:  # the model's defaults: not scored
+        n = len(mentions)
+        params |= {
+            "priority": _scalars([Mention.Priority.NORMAL.value] * n),
+            "score": _scalars([0] * n),
+            "reasons": _texts(["[]"] * n),
+            "sentiment": _scalars([None] * n),
+            "monitoring": _scalars([False] * n),
+        }
+    else:
+        page = [scores[m.x_id] for m in mentions]
+        params |= {
+            "priority": _scalars(s.priority for s in page),
+            "score": _scalars(s.points for s in page),
+            "reasons": _texts(_encode(s.reasons_json()) for s in page),
+            "sentiment": _scalars(s.sentiment for s in page),
+            "monitoring": _scalars(s.is_monitoring_suggested for s in page),
+        }
+    return params
 
 
 def _store_page_postgres(
@@ -306,98 +416,37 @@ def _store_page_postgres(
     mentions: list[InboundMention],
     authors: list[InboundAuthor],
     now: datetime,
+    scores: dict[str, scoring.Score] | None = None,
 ) -> StoreResult:
-    complete = {a.x_id: a for a in authors if a.complete}
-    placeholders = {
-        a.x_id: a for a in authors if not a.complete and a.x_id not in complete
-    }
+    created: list[int] = []
+    duplicates = 0
+    pending = mentions
     with connection.cursor() as cursor:
-        author_ids: dict[str, int] = {}
-        # Sorted so that two workers upserting overlapping authors lock rows in the same order (no deadlock).
-        if complete:
-            rows: list[dict[str, Any]] = [
-                {
-                    "x_id": a.x_id,
-                    "handle": a.handle,
-                    "name": a.name,
-                    "description": a.description,
-                    "followers_count": a.followers_count,
-                    "verified": a.verified,
-                    "avatar_url": a.avatar_url,
-                }
-                for a in sorted(complete.values(), key=lambda a: a.x_id)
-            ]
-            cursor.execute(_UPSERT_AUTHORS, {"now": now, "rows": _encode(rows)})
-            author_ids.update(cursor.fetchall())
-        if placeholders:
-            rows = [
-                {"x_id": a.x_id, "handle": a.handle, "name": a.name}
-                for a in sorted(placeholders.values(), key=lambda a: a.x_id)
-            ]
-            cursor.execute(_INSERT_PLACEHOLDERS, {"now": now, "rows": _encode(rows)})
-            author_ids.update(cursor.fetchall())
-            known = sorted(placeholders.keys() - author_ids.keys())
-            if known:  # placeholders for authors already stored: keep their data, read their ids
-                cursor.execute(_SELECT_AUTHORS, {"x_ids": known})
-                author_ids.update(cursor.fetchall())
-
-        mentions = [m for m in mentions if m.author_x_id in author_ids]
-        if not mentions:
-            return StoreResult(created=0, duplicates=0)
-
-        first_seen: dict[tuple[str, int], datetime] = {}
-        for m in mentions:
-            key = (m.conversation_id, author_ids[m.author_x_id])
-            if key not in first_seen or m.created_at < first_seen[key]:
-                first_seen[key] = m.created_at
-        rows = [
-            {"conversation_id": c, "author_id": a, "created_at": created.isoformat()}
-            for (c, a), created in sorted(first_seen.items())
-        ]
-        cursor.execute(_UPSERT_THREADS, {"rows": _encode(rows)})
-        thread_ids = {(c, a): pk for c, a, pk in cursor.fetchall()}
-        late = [
-            {"conversation_id": c, "author_id": a}
-            for c, a in first_seen
-            if (c, a) not in thread_ids
-        ]
-        if late:
-            cursor.execute(_SELECT_THREADS, {"rows": _encode(late)})
-            thread_ids.update({(c, a): pk for c, a, pk in cursor.fetchall()})
-
-        rows = []
-        for m in mentions:
-            author_id = author_ids[m.author_x_id]
-            rows.append(
-                {
-                    "x_id": m.x_id,
-                    "kind": m.kind,
-                    "author_id": author_id,
-                    "thread_id": thread_ids[(m.conversation_id, author_id)],
-                    "text": m.text,
-                    "lang": m.lang,
-                    "created_at": m.created_at.isoformat(),
-                    "conversation_id": m.conversation_id,
-                    "in_reply_to_x_id": m.in_reply_to_x_id,
-                    "summons_brand": m.summons_brand,
-                    "raw": m.raw,
-                }
-            )
-        cursor.execute(
-            _INSERT_MENTIONS,
-            {
-                "rows": _encode(rows),
+        # Two runs suffice: the second one's snapshot sees every row a racing transaction committed
+        # (ON CONFLICT in the first run waited for it). A third is a guard, not an expected path.
+        for _ in range(3):
+            params = _page_params(pending, authors, scores)
+            params |= {
                 "account": account_id,
+                "stream": stream_id,
                 "now": now,
                 "status": Mention.Status.NEW.value,
-                "stream": stream_id,
-            },
-        )
-        linked = dict(cursor.fetchall())
-        created = sum(1 for was_created in linked.values() if was_created)
-        late_x_ids = [m.x_id for m in mentions if m.x_id not in linked]
-        if late_x_ids:  # stored by a concurrent transaction: link them too, they count as duplicates
-            cursor.execute(
-                _LINK_LATE, {"stream": stream_id, "now": now, "x_ids": late_x_ids}
+            }
+            cursor.execute(_STORE_PAGE, params)
+            answered: set[str] = set()
+            for x_id, pk, was_created in cursor.fetchall():
+                answered.add(x_id)
+                if was_created:
+                    created.append(pk)
+                else:
+                    duplicates += 1
+            pending = [m for m in pending if m.x_id not in answered]
+            if not pending:
+                break
+        else:
+            raise RuntimeError(
+                f"ingest: could not store {len(pending)} mention(s) of stream {stream_id}"
             )
-    return StoreResult(created=created, duplicates=len(mentions) - created)
+    return StoreResult(
+        created=len(created), duplicates=duplicates, new_ids=tuple(created)
+    )

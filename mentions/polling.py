@@ -18,6 +18,7 @@ Retries are not Celery retries: a rate limit, a backoff or a stop is written to 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import random
@@ -33,7 +34,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from mentions import accounts
+from mentions import accounts, scoring
 from mentions.ingest import store_page
 from mentions.models import Stream
 from mentions.sources.base import (
@@ -71,6 +72,10 @@ class PollResult:
     error: str = ""
     rate_limit: RateLimit | None = (
         None  # from the last page's headers; paces the next poll
+    )
+    # The admin's priority keywords, read once per poll (not per page or per mention).
+    keywords: list[scoring.Keyword] | None = dataclasses.field(
+        default=None, compare=False, repr=False
     )
 
 
@@ -165,12 +170,18 @@ def _store(
     now = timezone.now()
     with transaction.atomic():
         stream = _locked(stream_id, owner)
+        if result.keywords is None:
+            result.keywords = scoring.active_keywords()
+        # enrich: score the new mentions, start their SLA clocks and run the escalation rules, all in
+        # this transaction (contracts §9).
         stored = store_page(
             account_id=stream.account_id,
             stream_id=stream_id,
             mentions=page.mentions,
             authors=page.authors,
             now=now,
+            enrich=True,
+            keywords=result.keywords,
         )
         for field, value in update.items():
             setattr(stream, field, value)
