@@ -42,20 +42,20 @@ NOT_SUMMONED = (
 )
 
 
-def _require_agent(request: AuthedHttpRequest) -> None:
+def require_agent(request: AuthedHttpRequest) -> None:
     if not has_role(request.user, Role.AGENT, Role.MANAGER, Role.ADMIN):
         raise PermissionDenied
 
 
-def _get_mention(request: AuthedHttpRequest, mention_id: int) -> Mention:
-    _require_agent(request)
+def get_mention_for(request: AuthedHttpRequest, mention_id: int) -> Mention:
+    require_agent(request)
     return get_object_or_404(
         Mention.objects.select_related("author", "account", "thread"), pk=mention_id
     )
 
 
 def _get_outbound(request: AuthedHttpRequest, outbound_id: int) -> Outbound:
-    _require_agent(request)
+    require_agent(request)
     return get_object_or_404(Outbound.objects.select_related("mention"), pk=outbound_id)
 
 
@@ -76,7 +76,7 @@ def _may_undo(request: AuthedHttpRequest, outbound: Outbound) -> bool:
     )
 
 
-def _reply_blocked_reason(mention: Mention) -> str:
+def reply_blocked_reason(mention: Mention) -> str:
     if mention.kind == Mention.Kind.DM:
         return NOT_A_POST
     return "" if mention.summons_brand else NOT_SUMMONED
@@ -157,7 +157,7 @@ def _composer_context(
         "mention": mention,
         "forms": forms,
         "active": active or ("reply" if mention.summons_brand else "dm"),
-        "not_summoned": _reply_blocked_reason(mention),
+        "not_summoned": reply_blocked_reason(mention),
         "dm_origin": _dm_origin(mention),
         "canned": {ch: _canned_options(ch, values) for ch in ("reply", "dm", "email")},
         "heat": guards.thread_heat(mention, guard),
@@ -183,7 +183,7 @@ def _composer_context(
     } | extra
 
 
-def _render_composer(
+def render_composer(
     request: AuthedHttpRequest, mention: Mention, **kwargs: Any
 ) -> HttpResponse:
     now = kwargs.pop("now", None) or timezone.now()
@@ -196,13 +196,13 @@ def _render_composer(
 
 @require_GET
 def composer(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
-    mention = _get_mention(request, mention_id)
-    return _render_composer(request, mention, active=request.GET.get("channel", ""))
+    mention = get_mention_for(request, mention_id)
+    return render_composer(request, mention, active=request.GET.get("channel", ""))
 
 
 @require_GET
 def compose_page(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
-    mention = _get_mention(request, mention_id)
+    mention = get_mention_for(request, mention_id)
     context = _composer_context(
         request, mention, now=timezone.now(), active=request.GET.get("channel", "")
     )
@@ -212,7 +212,7 @@ def compose_page(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
     return render(request, "responders/compose_page.html", context)
 
 
-def _collisions(
+def collisions_for(
     request: AuthedHttpRequest, mention: Mention, form: Any
 ) -> list[Outbound]:
     if form.cleaned_data.get("send_anyway"):
@@ -222,7 +222,7 @@ def _collisions(
     )
 
 
-def _with_send_anyway(form_class: Any, request: AuthedHttpRequest) -> Any:
+def with_send_anyway(form_class: Any, request: AuthedHttpRequest) -> Any:
     data = request.POST.copy()
     data["send_anyway"] = "1"
     form = form_class(data)
@@ -230,123 +230,49 @@ def _with_send_anyway(form_class: Any, request: AuthedHttpRequest) -> Any:
     return form
 
 
-def _privacy(text: str, guard: GuardSettings) -> list[guards.Finding]:
+def privacy_findings(text: str, guard: GuardSettings) -> list[guards.Finding]:
     return guards.scan_with_settings(text, guard) if text else []
 
 
 @require_POST
 def reply_create(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
-    mention = _get_mention(request, mention_id)
+    mention = get_mention_for(request, mention_id)
     now = timezone.now()
     form = ReplyForm(request.POST)
-    if _reply_blocked_reason(mention):
+    if reply_blocked_reason(mention):
         form.is_valid()
-        form.add_error(None, _reply_blocked_reason(mention))
-        return _render_composer(
+        form.add_error(None, reply_blocked_reason(mention))
+        return render_composer(
             request, mention, now=now, active="reply", bound={"reply": form}
         )
     if not form.is_valid():
-        return _render_composer(
+        return render_composer(
             request, mention, now=now, active="reply", bound={"reply": form}
         )
     guard = GuardSettings.load()
     text = form.cleaned_data["text"]
-    findings = _privacy(text, guard)
+    findings = privacy_findings(text, guard)
     if findings and guard.privacy_mode == GuardSettings.Mode.BLOCK:
-        return _render_composer(
+        return render_composer(
             request, mention, now=now, active="reply", bound={"reply": form},
             privacy_block=guards.describe(findings), blocked_text=text,
         )  # fmt: skip
-    collisions = _collisions(request, mention, form)
+    collisions = collisions_for(request, mention, form)
     if collisions:
-        return _render_composer(
+        return render_composer(
             request, mention, now=now, active="reply",
-            bound={"reply": _with_send_anyway(ReplyForm, request)}, collisions=collisions,
+            bound={"reply": with_send_anyway(ReplyForm, request)}, collisions=collisions,
         )  # fmt: skip
     replies.queue_reply(mention, text=text, agent=request.user, now=now)
-    return _render_composer(
+    return render_composer(
         request, mention, now=now, active="reply",
         privacy_warning=guards.describe(findings) if findings else "",
     )  # fmt: skip
 
 
-def _handoff_create(
-    request: AuthedHttpRequest, mention: Mention, channel: str
-) -> HttpResponse:
-    now = timezone.now()
-    form_class = DmForm if channel == "dm" else EmailForm
-    form = form_class(request.POST)
-    public_wanted = request.POST.get("take_offline") == "1"
-    if not form.is_valid():
-        return _render_composer(
-            request, mention, now=now, active=channel, bound={channel: form}
-        )
-    public_text = form.cleaned_data["public_text"] if public_wanted else ""
-    if public_text and _reply_blocked_reason(mention):
-        form.add_error("public_text", _reply_blocked_reason(mention))
-        return _render_composer(
-            request, mention, now=now, active=channel, bound={channel: form}
-        )
-    guard = GuardSettings.load()
-    findings = _privacy(public_text, guard)
-    if findings and guard.privacy_mode == GuardSettings.Mode.BLOCK:
-        form.add_error(
-            "public_text",
-            f"The public part contains {guards.describe(findings)}; keep it in the private message.",
-        )
-        return _render_composer(
-            request, mention, now=now, active=channel, bound={channel: form}
-        )
-    collisions = _collisions(request, mention, form)
-    if collisions:
-        return _render_composer(
-            request, mention, now=now, active=channel,
-            bound={channel: _with_send_anyway(form_class, request)}, collisions=collisions,
-        )  # fmt: skip
-    data = form.cleaned_data
-    if channel == "dm":
-        handoff.start_dm_handoff(
-            mention, text=data["text"], agent=request.user, now=now,
-            promised_at=data["promised_at"], public_text=public_text,
-        )  # fmt: skip
-    else:
-        handoff.start_email_handoff(
-            mention, address=data["address"], subject=data["subject"], text=data["text"],
-            agent=request.user, now=now, include_quote=data["include_quote"],
-            promised_at=data["promised_at"], public_text=public_text,
-        )  # fmt: skip
-    return _render_composer(request, mention, now=now, active=channel)
-
-
-@require_POST
-def dm_create(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
-    return _handoff_create(request, _get_mention(request, mention_id), "dm")
-
-
-@require_POST
-def email_create(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
-    return _handoff_create(request, _get_mention(request, mention_id), "email")
-
-
-@require_POST
-def phone_create(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
-    mention = _get_mention(request, mention_id)
-    now = timezone.now()
-    form = PhoneForm(request.POST, region=GuardSettings.load().phone_region)
-    if not form.is_valid():
-        return _render_composer(
-            request, mention, now=now, active="phone", bound={"phone": form}
-        )
-    handoff.log_callback(
-        mention, number=form.cleaned_data["number"], promised_at=form.cleaned_data["promised_at"],
-        agent=request.user, now=now, notes=form.cleaned_data["notes"],
-    )  # fmt: skip
-    return _render_composer(request, mention, now=now, active="phone")
-
-
 @require_POST
 def preview(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
-    _get_mention(request, mention_id)
+    get_mention_for(request, mention_id)
     text = request.POST.get("text", "")
     return render(
         request,
@@ -354,7 +280,7 @@ def preview(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
         {
             "text": text,
             "length": weighted_length(text),
-            "findings": guards.describe(_privacy(text, GuardSettings.load())),
+            "findings": guards.describe(privacy_findings(text, GuardSettings.load())),
         },
     )
 
@@ -397,63 +323,3 @@ def outbound_retry(request: AuthedHttpRequest, outbound_id: int) -> HttpResponse
         "responders/_outbound.html",
         {"o": outbound, "now": now, "notice": notice},
     )
-
-
-def _get_handoff(request: AuthedHttpRequest, handoff_id: int) -> Handoff:
-    _require_agent(request)
-    return get_object_or_404(Handoff.objects.select_related("mention"), pk=handoff_id)
-
-
-@require_GET
-def handoff_status(request: AuthedHttpRequest, handoff_id: int) -> HttpResponse:
-    item = _get_handoff(request, handoff_id)
-    context = {
-        "h": item,
-        "answers": list(handoff.dm_answers(item)),
-        "call_form": CallForm(),
-        "resolve_form": ResolveForm(),
-    }
-    return render(request, "responders/_handoff.html", context)
-
-
-@require_POST
-def handoff_call(request: AuthedHttpRequest, handoff_id: int) -> HttpResponse:
-    item = _get_handoff(request, handoff_id)
-    form = CallForm(request.POST)
-    if (
-        form.is_valid()
-        and item.channel == Handoff.Channel.PHONE
-        and item.status == Handoff.Status.OPEN
-    ):
-        handoff.record_call(
-            item, outcome=form.cleaned_data["outcome"], notes=form.cleaned_data["notes"],
-            agent=request.user, now=timezone.now(),
-        )  # fmt: skip
-    return _render_composer(
-        request, _get_mention(request, item.mention_id), active="phone"
-    )
-
-
-@require_POST
-def handoff_resolve(request: AuthedHttpRequest, handoff_id: int) -> HttpResponse:
-    item = _get_handoff(request, handoff_id)
-    form = ResolveForm(request.POST)
-    if form.is_valid():
-        handoff.resolve_handoff(
-            item,
-            outcome=form.cleaned_data["outcome"],
-            agent=request.user,
-            now=timezone.now(),
-        )
-    return _render_composer(
-        request, _get_mention(request, item.mention_id), active=item.channel
-    )
-
-
-@require_POST
-def handoff_dismiss_followup(
-    request: AuthedHttpRequest, handoff_id: int
-) -> HttpResponse:
-    item = _get_handoff(request, handoff_id)
-    handoff.dismiss_followup(item)
-    return _render_composer(request, _get_mention(request, item.mention_id))
