@@ -83,7 +83,7 @@
     var root = panel();
     var url = root && root.dataset.presenceUrl;
     var now = Date.now();
-    if (!url || now - lastTyping < 5000) { return; }
+    if (!url || now - lastTyping < 2000) { return; }
     lastTyping = now;
     var body = new URLSearchParams({ state: "typing" });
     fetch(url, { method: "POST", body: body, headers: csrfHeaders(), credentials: "same-origin" })

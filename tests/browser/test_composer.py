@@ -238,3 +238,24 @@ def test_two_agents_answering_at_once_get_the_collision_warning(
     finally:
         for c in contexts:
             c.close()
+
+
+def test_typing_on_the_compose_page_shows_as_typing_in_a_colleagues_workspace(
+    browser, live_server, customer_mention, agent, manager
+):
+    base = live_server.url
+    contexts = [
+        browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(2)
+    ]
+    alice, bob = (c.new_page() for c in contexts)
+    try:
+        login(alice, base, agent.username)
+        login(bob, base, manager.username)
+        open_workspace(bob, base, customer_mention["mention"])
+        open_compose_page(alice, base, customer_mention["mention"])
+        alice.type("#reply-text", "Hello Dana, one moment")
+        bob.wait_for_selector("#presence >> text=typing", timeout=10000)
+        assert "Alice" in bob.inner_text("#presence")
+    finally:
+        for c in contexts:
+            c.close()
