@@ -32,7 +32,7 @@ import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from vaderSentiment import vaderSentiment as vader  # noqa: N813 - the module's own name
 
@@ -55,6 +55,11 @@ PRIORITY_STEPS = (
     (10, Mention.Priority.NORMAL),
 )
 ENGAGEMENT_METRICS = ("like_count", "retweet_count", "reply_count", "quote_count")
+REACH_MIN = REACH_STEPS[-1][0]
+# Plain values: comparing with the enum members costs a method call per mention.
+_DM = Mention.Kind.DM.value
+_LOW = int(Mention.Priority.LOW)
+PRIORITY_VALUES = tuple((points, int(level)) for points, level in PRIORITY_STEPS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +68,7 @@ class Keyword:
     points: int
 
 
-@dataclass(frozen=True, slots=True)
-class Score:
+class Score(NamedTuple):  # a tuple: built ~100 times a page, it has to be cheap
     priority: int  # Mention.Priority value
     points: int
     reasons: tuple[tuple[str, int], ...]
@@ -291,29 +295,38 @@ def active_keywords() -> list[Keyword]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class _KeywordRules:
+    """The active keywords compiled once. Text and terms are compared case-folded, and a term matches
+    at the start of a word ("cancel" matches "Cancel", "cancelled", "cancellation"; "sue" does not
+    match "issue"). A term listed twice counts with its higher points."""
+
+    terms: tuple[str, ...]
+    pattern: re.Pattern[str] | None
+    points: dict[str, int]
+
+    def matches(self, text: str) -> list[str]:
+        if self.pattern is None:
+            return []
+        folded = text.casefold()
+        # Most texts hold no keyword at all: a substring test settles those without the regex.
+        if not any(term in folded for term in self.terms):
+            return []
+        return list(dict.fromkeys(self.pattern.findall(folded)))
+
+
 @lru_cache(maxsize=8)
-def _keyword_pattern(keywords: tuple[Keyword, ...]) -> re.Pattern[str] | None:
-    """One regex for all keywords: a term matches at the start of a word, case-insensitively
-    ("cancel" matches "Cancel", "cancelled", "cancellation"; "sue" does not match "issue")."""
-    terms = sorted(
-        {k.term.strip().casefold() for k in keywords if k.term.strip()},
-        key=len,
-        reverse=True,
-    )
-    if not terms:
-        return None
-    return re.compile(
-        r"(?<!\w)(" + "|".join(map(re.escape, terms)) + ")", re.IGNORECASE
-    )
-
-
-def _keyword_points(keywords: tuple[Keyword, ...]) -> dict[str, int]:
+def _keyword_rules(keywords: tuple[Keyword, ...]) -> _KeywordRules:
     points: dict[str, int] = {}
     for k in keywords:
         term = k.term.strip().casefold()
         if term:
             points[term] = max(points.get(term, k.points), k.points)
-    return points
+    if not points:
+        return _KeywordRules(terms=(), pattern=None, points={})
+    terms = tuple(sorted(points, key=len, reverse=True))  # longest first
+    pattern = re.compile(r"(?<!\w)(" + "|".join(map(re.escape, terms)) + ")")
+    return _KeywordRules(terms=terms, pattern=pattern, points=points)
 
 
 def _engagement(metrics: dict[str, Any] | None) -> int:
@@ -340,26 +353,49 @@ def score(
 ) -> Score:
     """Score one inbound mention. `metrics` is X's `public_metrics` of the post (None for DMs);
     `sentiment` may be passed when already known, otherwise VADER computes it."""
-    if sentiment is None:
-        sentiment = sentiment_of(text)
+    return _score(
+        text,
+        kind,
+        summons_brand,
+        followers,
+        verified,
+        metrics,
+        _keyword_rules(tuple(keywords)),
+        sentiment_of(text) if sentiment is None else sentiment,
+    )
+
+
+def _score(
+    text: str,
+    kind: str,
+    summons_brand: bool,
+    followers: int,
+    verified: bool,
+    metrics: dict[str, Any] | None,
+    rules: _KeywordRules,
+    sentiment: float,
+) -> Score:
     reasons: list[tuple[str, int]] = []
-    if kind == Mention.Kind.DM:
+    is_dm = kind == _DM
+    if is_dm:
         reasons.append(("Direct message", DM_POINTS))
     elif summons_brand:
         reasons.append(("Direct @mention", DIRECT_POINTS))
     else:
         reasons.append(("Passing mention (no @mention)", PASSING_POINTS))
-    for threshold, points in REACH_STEPS:
-        if followers >= threshold:
-            reasons.append((f"Reach: {followers:,} followers", points))
-            break
-    engagement = _engagement(metrics)
-    for threshold, points in ENGAGEMENT_STEPS:
-        if engagement >= threshold:
-            reasons.append(
-                (f"Engagement: {engagement:,} likes, reposts and replies", points)
-            )
-            break
+    if followers >= REACH_MIN:
+        for threshold, points in REACH_STEPS:
+            if followers >= threshold:
+                reasons.append((f"Reach: {followers:,} followers", points))
+                break
+    if metrics:
+        engagement = _engagement(metrics)
+        for threshold, points in ENGAGEMENT_STEPS:
+            if engagement >= threshold:
+                reasons.append(
+                    (f"Engagement: {engagement:,} likes, reposts and replies", points)
+                )
+                break
     if verified:
         reasons.append(("Verified author", VERIFIED_POINTS))
     if sentiment <= VERY_NEGATIVE:
@@ -369,34 +405,22 @@ def score(
     asks = "?" in text
     if asks:
         reasons.append(("Asks a question", QUESTION_POINTS))
-    frozen = tuple(keywords)
-    pattern = _keyword_pattern(frozen) if frozen else None
-    if pattern is not None:
-        points_of = _keyword_points(frozen)
-        seen: set[str] = set()
-        for found in pattern.findall(text):
-            term = found.casefold()
-            if term not in seen:
-                seen.add(term)
-                reasons.append((f"Keyword “{term}”", points_of[term]))
-    total = sum(points for _, points in reasons)
-    priority = Mention.Priority.LOW
-    for threshold, level in PRIORITY_STEPS:
+    for term in rules.matches(text):
+        reasons.append((f"Keyword “{term}”", rules.points[term]))
+    total = 0
+    for _, points in reasons:
+        total += points
+    priority = _LOW
+    for threshold, level in PRIORITY_VALUES:
         if total >= threshold:
             priority = level
             break
-    monitoring = (
-        kind != Mention.Kind.DM
-        and not summons_brand
-        and sentiment >= POSITIVE
-        and not asks
-    )
     return Score(
-        priority=int(priority),
-        points=max(-32768, min(32767, total)),  # priority_score is a smallint
-        reasons=tuple(reasons),
-        sentiment=sentiment,
-        is_monitoring_suggested=monitoring,
+        priority,
+        max(-32768, min(32767, total)),  # priority_score is a smallint
+        tuple(reasons),
+        sentiment,
+        not is_dm and not summons_brand and sentiment >= POSITIVE and not asks,
     )
 
 
@@ -408,25 +432,24 @@ def score_page(
 ) -> dict[str, Score]:
     """Score the mentions of one page with the page's author profiles (placeholders count as unknown)."""
     profiles = {a.x_id: a for a in authors if a.complete}
-    frozen = tuple(keywords)
+    rules = _keyword_rules(tuple(keywords))
     scores: dict[str, Score] = {}
     for m in mentions:
         author = profiles.get(m.author_x_id)
-        metrics = m.raw.get("public_metrics")
         known = _recent_sentiments.get(m.x_id)
         if known is not None and known[0] == m.text:
             sentiment = known[1]
         else:
             sentiment = _remember(m.x_id, m.text, sentiment_of(m.text))
-        scores[m.x_id] = score(
-            text=m.text,
-            kind=m.kind,
-            summons_brand=m.summons_brand,
-            followers=author.followers_count if author else 0,
-            verified=author.verified if author else False,
-            metrics=metrics,
-            keywords=frozen,
-            sentiment=sentiment,
+        scores[m.x_id] = _score(
+            m.text,
+            m.kind,
+            m.summons_brand,
+            author.followers_count if author else 0,
+            author.verified if author else False,
+            m.raw.get("public_metrics"),
+            rules,
+            sentiment,
         )
     return scores
 
