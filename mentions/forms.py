@@ -83,6 +83,14 @@ class QueueFilterForm(forms.Form):
             data = data.copy()
             if "from" in data:
                 data.setlist("from_", data.getlist("from"))
+            # A plain form submit sends every empty control ("status=&priority="): empty means "any".
+            for key in list(data.keys()):
+                values = [v for v in data.getlist(key) if v.strip()]
+                if key in ("lang", "tag"):  # typed as "en, de"
+                    values = [
+                        p.strip() for v in values for p in v.split(",") if p.strip()
+                    ]
+                data.setlist(key, values)
         super().__init__(data, **kwargs)
         self.fields["from_"].label = "From"
 

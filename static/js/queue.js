@@ -216,6 +216,25 @@
       currentId = null;
     }
   });
+  // Back/forward: htmx put an older snapshot of the page back; carry on from its cursor.
+  document.body.addEventListener("htmx:historyRestore", () => {
+    generation++;
+    readCursor();
+    syncSelectionFromDom();
+    currentId = null;
+  });
+  // Keep the URL (and so the back button and shared links) to the filters actually set.
+  document.body.addEventListener("htmx:configRequest", (e) => {
+    if (e.detail.elt.id !== "queue-filters") return;
+    const fd = e.detail.formData;
+    if (!fd) return;
+    const keys = new Set(fd.keys());
+    for (const key of keys) {
+      const values = fd.getAll(key).filter((v) => String(v).trim() !== "");
+      fd.delete(key);
+      for (const v of values) fd.append(key, v);
+    }
+  });
   // Show the server's message for a refused action (400) instead of silently doing nothing.
   document.body.addEventListener("htmx:beforeSwap", (e) => {
     if (e.detail.xhr.status === 400 && e.detail.elt.closest("[data-swap-errors]")) {
@@ -251,7 +270,9 @@
     const dialog = document.getElementById("cheatsheet");
     if (dialog && !dialog.open) dialog.showModal();
   }
-  for (const btn of document.querySelectorAll("[data-cheatsheet]")) btn.addEventListener("click", openCheatsheet);
+  document.addEventListener("click", (e) => {
+    if (e.target.closest && e.target.closest("[data-cheatsheet]")) openCheatsheet();
+  });
 
   const CHANNELS = { r: "reply", d: "dm", e: "email", p: "phone" };
   document.addEventListener("keydown", (e) => {
@@ -260,6 +281,7 @@
     const inField = t.matches && t.matches("input:not([type=checkbox]), textarea, select, [contenteditable]");
     if (e.key === "Escape") {
       if (inField) {
+        e.preventDefault(); // Chrome would also clear a search box: Esc only leaves the field
         t.blur();
         const cur = current();
         if (cur) setCurrent(cur);

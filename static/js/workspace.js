@@ -69,7 +69,9 @@
     const dialog = document.getElementById("cheatsheet");
     if (dialog && !dialog.open) dialog.showModal();
   }
-  for (const btn of document.querySelectorAll("[data-cheatsheet]")) btn.addEventListener("click", openCheatsheet);
+  document.addEventListener("click", (e) => {
+    if (e.target.closest && e.target.closest("[data-cheatsheet]")) openCheatsheet();
+  });
 
   function movePost(step) {
     const posts = Array.from(document.querySelectorAll("#timeline article.post"));
