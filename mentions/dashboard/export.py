@@ -111,7 +111,7 @@ def _targets(f: DashboardFilters) -> Table:
 
 
 def _heatmap(f: DashboardFilters, which: int) -> Table:
-    heat = queries.heatmaps(f)[which]
+    heat = queries.volume(f)[1] if which == 0 else queries.answers_heatmap(f)
     return ["weekday_utc", *[f"{h:02d}h" for h in range(24)]], (
         [name, *counts] for name, counts in heat.rows()
     )
@@ -129,13 +129,13 @@ def table(
         ),
         "volume": lambda: (
             ["bucket_start_utc", "mentions", "posts", "dms"],
-            ([p.at, p.total, p.posts, p.dms] for p in queries.volume(f).points),
+            ([p.at, p.total, p.posts, p.dms] for p in queries.volume(f)[0].points),
         ),
         "sentiment": lambda: (
-            ["sentiment", "mentions"], ([k, n] for k, n in queries.volume(f).by_sentiment.items())
+            ["sentiment", "mentions"], ([k, n] for k, n in queries.volume(f)[0].by_sentiment.items())
         ),
-        "status": lambda: (["status", "mentions"], ([k, n] for k, n in queries.volume(f).by_status.items())),
-        "kind": lambda: (["kind", "mentions"], ([k, n] for k, n in queries.volume(f).by_kind.items())),
+        "status": lambda: (["status", "mentions"], ([k, n] for k, n in queries.volume(f)[0].by_status.items())),
+        "kind": lambda: (["kind", "mentions"], ([k, n] for k, n in queries.volume(f)[0].by_kind.items())),
         "streams": lambda: (["stream_id", "stream", "mentions"], ([s.key, s.label, s.count] for s in queries.by_stream(f))),
         "heatmap-customers": lambda: _heatmap(f, 0),
         "heatmap-answers": lambda: _heatmap(f, 1),

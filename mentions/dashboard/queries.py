@@ -132,33 +132,53 @@ def first_response_trend(f: DashboardFilters) -> list[TrendPoint]:
     ]
 
 
-def volume(f: DashboardFilters) -> Volume:
-    """Inbound mentions per bucket, by kind, sentiment and current status: one grouped scan."""
+def volume(f: DashboardFilters) -> tuple[Volume, Heatmap]:
+    """Inbound mentions per bucket and kind, by sentiment, by current status and by hour of week.
+
+    One scan of the range with grouping sets; the result is at most buckets x 2 + 4 + 6 + 168 rows.
+    """
     where, params = mention_range(f)
-    b = sql.bucket("m.created_at", f.hourly)
-    rows = sql.run(
-        f"SELECT {b}, m.kind, {SENTIMENT}, m.status, COUNT(*) FROM {MENTION} m"  # noqa: S608 (constant fragments; values are parameters)
-        f" WHERE {where} GROUP BY {b}, m.kind, {SENTIMENT}, m.status",
-        params,
+    inner = (
+        f"SELECT {sql.bucket('m.created_at', f.hourly)} AS b, m.kind AS kind,"  # noqa: S608 (constant fragments; values are parameters)
+        f" {SENTIMENT} AS sentiment, m.status AS status,"
+        f" {sql.weekday('m.created_at')} AS wd, {sql.hour('m.created_at')} AS hr"
+        f" FROM {MENTION} m WHERE {where}"
     )
-    # Fold the grouped counts (at most buckets x 2 x 4 x 6 rows) into the page's tables.
+    rows = sql.grouping_sets(
+        inner,
+        params,
+        ["b", "kind", "sentiment", "status", "wd", "hr"],
+        [("b", "kind"), ("sentiment",), ("status",), ("wd", "hr")],
+    )
     per_bucket: dict[datetime, dict[str, int]] = {}
     by_kind = dict.fromkeys(Mention.Kind.values, 0)
     by_sentiment = dict.fromkeys(["negative", "neutral", "positive", "unscored"], 0)
     by_status = dict.fromkeys(Mention.Status.values, 0)
-    for at, kind, sentiment, status, count in rows:
-        slot = per_bucket.setdefault(sql.as_datetime(at), {"post": 0, "dm": 0})
-        slot[kind] = slot.get(kind, 0) + count
-        by_kind[kind] = by_kind.get(kind, 0) + count
-        by_sentiment[sentiment] += count
-        by_status[status] = by_status.get(status, 0) + count
+    cells: dict[tuple[int, int], int] = {}
+    for group, at, kind, sentiment, status, wd, hr, count in rows:
+        if group == 0:
+            slot = per_bucket.setdefault(sql.as_datetime(at), {})
+            slot[kind] = count
+            by_kind[kind] = by_kind.get(kind, 0) + count
+        elif group == 1:
+            by_sentiment[sentiment] = count
+        elif group == 2:
+            by_status[status] = count
+        else:
+            cells[(int(wd), int(hr))] = count
     points = []
     for at in buckets(f):
         slot = per_bucket.get(at, {})
         posts, dms = slot.get("post", 0), slot.get("dm", 0)
         points.append(VolumePoint(at=at, total=posts + dms, posts=posts, dms=dms))
-    return Volume(
-        points=points, by_kind=by_kind, by_sentiment=by_sentiment, by_status=by_status
+    return (
+        Volume(
+            points=points,
+            by_kind=by_kind,
+            by_sentiment=by_sentiment,
+            by_status=by_status,
+        ),
+        Heatmap(cells),
     )
 
 
@@ -182,25 +202,16 @@ def by_stream(f: DashboardFilters) -> list[CountRow]:
     )
 
 
-def heatmaps(f: DashboardFilters) -> tuple[Heatmap, Heatmap]:
-    """When customers write (mentions by post time) and when we answer (response clocks by stop time)."""
-    where, params = mention_range(f)
-    customers = sql.run(
-        f"SELECT {sql.weekday('m.created_at')}, {sql.hour('m.created_at')}, COUNT(*)"  # noqa: S608 (constant fragments; values are parameters)
-        f" FROM {MENTION} m WHERE {where} GROUP BY 1, 2",
+def answers_heatmap(f: DashboardFilters) -> Heatmap:
+    """When we answer: first and next responses of the range by the hour of week they stopped."""
+    source, where, params = clock_source(f)
+    rows = sql.run(
+        f"SELECT {sql.weekday('c.stopped_at')}, {sql.hour('c.stopped_at')}, COUNT(*)"  # noqa: S608 (constant fragments; values are parameters)
+        f" FROM {source} WHERE {where} AND c.target IN ('first_response', 'next_response')"
+        f" AND {STOPPED} GROUP BY 1, 2",
         params,
     )
-    source, cwhere, cparams = clock_source(f)
-    answers = sql.run(
-        f"SELECT {sql.weekday('c.stopped_at')}, {sql.hour('c.stopped_at')}, COUNT(*)"  # noqa: S608 (constant fragments; values are parameters)
-        f" FROM {source} WHERE {cwhere} AND c.target IN ('first_response', 'next_response')"
-        f" AND {STOPPED} GROUP BY 1, 2",
-        cparams,
-    )
-    return (
-        Heatmap({(int(d), int(h)): int(n) for d, h, n in customers}),
-        Heatmap({(int(d), int(h)): int(n) for d, h, n in answers}),
-    )
+    return Heatmap({(int(d), int(h)): int(n) for d, h, n in rows})
 
 
 def detection_lag(f: DashboardFilters) -> Durations:
@@ -281,15 +292,15 @@ def build_dashboard(
             # Percentile sorts of a 90-day range stay in memory instead of spilling to disk.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL work_mem = '64MB'")
-        customers, answers = heatmaps(f)
+        inbound, customers = volume(f)
         agents = people_rows(f, by="agent", only_agent=only_agent)
         return Dashboard(
             targets=target_summaries(f),
             trend=first_response_trend(f),
-            volume=volume(f),
+            volume=inbound,
             streams=by_stream(f),
             customers_heatmap=customers,
-            answers_heatmap=answers,
+            answers_heatmap=answers_heatmap(f),
             detection_lag=detection_lag(f),
             backlog=backlog(f, now=now),
             agents=agents,

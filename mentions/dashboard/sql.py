@@ -101,6 +101,39 @@ def as_datetime(value: Any) -> datetime:
     return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
 
 
+def grouping_sets(
+    inner: str, params: list[Any], columns: list[str], sets: list[tuple[str, ...]]
+) -> list[tuple[Any, ...]]:
+    """Row counts of `inner` (a SELECT naming `columns`) grouped by each of `sets`, in one scan.
+
+    Returns (set index, *columns (None outside the set), count). PostgreSQL hashes every set in one pass
+    (GROUPING SETS); SQLite, which lacks them, runs one GROUP BY per set over the same CTE.
+    """
+    cols = ", ".join(columns)
+    if is_postgres():
+        # GROUPING() sets bit (n-1-i) for column i when the row's set does not group by it.
+        masks = {
+            sum(
+                1 << (len(columns) - 1 - i) for i, c in enumerate(columns) if c not in s
+            ): n
+            for n, s in enumerate(sets)
+        }
+        groups = ", ".join(f"({', '.join(s)})" for s in sets)
+        rows = run(
+            f"SELECT GROUPING({cols}), {cols}, COUNT(*) FROM ({inner}) AS x"  # noqa: S608 (constant fragments; values are parameters)
+            f" GROUP BY GROUPING SETS ({groups})",
+            params,
+        )
+        return [(masks[r[0]], *r[1:]) for r in rows]
+    branches = []
+    for n, s in enumerate(sets):
+        picked = ", ".join(c if c in s else "NULL" for c in columns)
+        branches.append(
+            f"SELECT {n}, {picked}, COUNT(*) FROM x GROUP BY {', '.join(s)}"  # noqa: S608 (constant fragments; values are parameters)
+        )
+    return run(f"WITH x AS ({inner}) {' UNION ALL '.join(branches)}", params)
+
+
 def run(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
     """Run one aggregate query and return its (small, already grouped) result."""
     prepare_connection()
