@@ -26,6 +26,8 @@ class BusinessCalendar(models.Model):
     )
     holiday_subdivision = models.CharField(max_length=10, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Bumped on every save: ingest caches the policies and calendars until one of them changes.
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
@@ -109,7 +111,7 @@ class SlaPolicy(models.Model):
         help_text="The countdown turns amber at this share (%) of the target.",
     )
     created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["position", "id"]

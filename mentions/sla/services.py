@@ -30,7 +30,7 @@ from django.db import connection, transaction
 
 from mentions.history import record_event
 from mentions.models import Mention, MentionEvent
-from mentions.sla import clockmath
+from mentions.sla import clockmath, start
 from mentions.sla.calendars import active_policies, calendars_of
 from mentions.sla.clocks import (
     CLOCK_FIELDS,
@@ -47,10 +47,7 @@ from mentions.sla.clocks import (
     share_of,
     stop,
     sync_mentions,
-    thread_states,
-    write_summaries,
 )
-from mentions.sla.clocks import summary as clock_summary
 from mentions.sla.models import SlaClock
 from mentions.sla.policies import pick_policy, uses_tags
 
@@ -62,52 +59,9 @@ Status = Mention.Status
 def start_clocks(mention_ids: Sequence[int], *, now: datetime) -> None:
     """Match each new mention to a policy and start its clocks; set Mention.sla_due_at.
 
-    About eight queries per call whatever the number of mentions: policies (3), mentions with authors
-    and streams (1), mentions that already have clocks (1), thread answers (1), the insert and the
-    mention update.
+    Bulk and cheap (mentions/sla/start.py): ingest calls it for every page in its transaction.
     """
-    ids = list(mention_ids)
-    if not ids:
-        return
-    policies = active_policies()
-    if not policies:
-        return
-    rows = load_mentions(ids, with_tags=uses_tags(policies))
-    started = set(
-        SlaClock.objects.filter(mention_id__in=ids)
-        .values_list("mention_id", flat=True)
-        .distinct()
-    )
-    todo = [r for r in rows.values() if r.id not in started and r.status in WORKING]
-    threads = thread_states(r.thread_id for r in todo)
-    cals = calendars_of(policies)
-    clocks: list[SlaClock] = []
-    for row in sorted(todo, key=lambda r: r.id):
-        policy = pick_policy(policies, row.facts)
-        if policy is None:
-            continue
-        cal = cals[policy.pk]
-        thread = threads.get(row.thread_id)
-        if thread is not None and thread.last_answer_at is not None:
-            response, cycle = Target.NEXT_RESPONSE, thread.max_next_cycle + 1
-        else:
-            response, cycle = Target.FIRST_RESPONSE, 1
-        for target, n in ((response, cycle), (Target.RESOLUTION, 1)):
-            clock = new_clock(
-                mention_id=row.id,
-                policy=policy,
-                cal=cal,
-                target=target,
-                cycle=n,
-                started_at=row.created_at,
-            )
-            if clock is not None:
-                clocks.append(clock)
-    SlaClock.objects.bulk_create(clocks, batch_size=500)
-    by_mention: dict[int, list[SlaClock]] = {}
-    for clock in clocks:
-        by_mention.setdefault(clock.mention_id, []).append(clock)
-    write_summaries({mid: clock_summary(cs) for mid, cs in by_mention.items()})
+    start.start_clocks(mention_ids, now=now)
 
 
 @transaction.atomic

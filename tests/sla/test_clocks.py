@@ -6,9 +6,11 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 
 from mentions.models import Mention, MentionEvent
 from mentions.sla import services as sla
+from mentions.sla.calendars import policy_set
 from mentions.sla.models import SlaClock, SlaPolicy
 from tests.sla.conftest import utc
 
@@ -73,9 +75,26 @@ def test_starting_clocks_for_a_page_of_mentions_takes_a_fixed_number_of_queries(
     make_mention, default_policy, django_assert_max_num_queries
 ):
     ids = [make_mention(created_at=T0).pk for _ in range(100)]
-    with django_assert_max_num_queries(9):
+    policy_set()  # ingest keeps the policies cached between pages
+    # PostgreSQL: version check, one load, one insert+update. The portable path (the SQLite demo)
+    # loads in 3 queries and batches its inserts under SQLite's variable limit.
+    limit = 3 if connection.vendor == "postgresql" else 10
+    with django_assert_max_num_queries(limit):
         sla.start_clocks(ids, now=T0)
     assert SlaClock.objects.count() == 200
+
+
+def test_a_policy_change_reaches_the_next_page_despite_the_cache(
+    make_mention, default_policy
+):
+    first = make_mention(created_at=T0)
+    sla.start_clocks([first.pk], now=T0)
+    default_policy.first_response_minutes = 5
+    default_policy.save()
+    second = make_mention(created_at=T0)
+    sla.start_clocks([second.pk], now=T0)
+    second.refresh_from_db()
+    assert second.sla_due_at == T0 + timedelta(minutes=5)
 
 
 def test_starting_clocks_twice_does_not_duplicate_them(make_mention, default_policy):
