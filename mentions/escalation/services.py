@@ -6,8 +6,9 @@ The public API (other modules call exactly these; keep the signatures):
 - `sweep(now=...)`: the beat sweep (marks breaches through mentions.sla, then evaluates every rule).
 
 How a rule fires exactly once, however many workers sweep at the same time:
-1. One SQL query (a UNION ALL of one SELECT per rule, see rules.candidates) lists the
-   (rule, mention, target, cycle) rows that match and have no firing yet.
+1. The sweep lists the (rule, mention, target, cycle) rows that match and have no firing yet in
+   one SQL query (a UNION ALL of one SELECT per rule, see rules.candidates); ingest applies the
+   same conditions in Python to the page's facts (see facts.py).
 2. Per rule, in one transaction: INSERT those firings ... ON CONFLICT DO NOTHING RETURNING. A row
    that another worker inserted first (committed, or still in flight: the insert waits for it) is
    not returned, so only the worker whose insert won applies the actions and queues notifications.
@@ -24,7 +25,7 @@ from typing import Any, cast
 
 from django.db import connection, transaction
 
-from mentions.escalation import actions, notify
+from mentions.escalation import actions, facts, notify
 from mentions.escalation.models import EscalationFiring, EscalationRule
 from mentions.escalation.rules import Conditions, candidates
 from mentions.models import Mention
@@ -140,16 +141,34 @@ def _run(
 def evaluate_mentions(mention_ids: Sequence[int], *, now: datetime) -> None:
     """Fire the rules whose conditions the new mentions already meet.
 
-    Cheap on the ingest path: one query loads the active rules and one UNION ALL query restricted
-    to the page's ids finds matches; nothing else runs unless something matched.
+    Cheap on the ingest path: one query loads the active rules, then the page's facts come in one
+    flat query plus one per kind of related row the rules read (clocks, stream links); the
+    conditions are applied in Python (facts.matches, same meaning as the sweep's SQL). Nothing is
+    written unless something matched.
     """
     if not mention_ids:
         return
     # A mention that just arrived cannot have been unassigned for X > 0 minutes: skip those rules
     # here (the sweep evaluates them) and spare the ingest path their history look-up.
     rules = [r for r in _active_rules() if not r.conditions.get("unassigned_minutes")]
-    if rules:
-        _run(rules, now=now, mention_ids=mention_ids)
+    if not rules:
+        return
+    page = facts.load(
+        mention_ids,
+        clocks=any("clock" in r.conditions for r in rules),
+        streams=any(r.conditions.get("streams") for r in rules),
+        assignments=any("unassigned_minutes" in r.conditions for r in rules),
+    )
+    for rule in rules:
+        rows = [
+            (f.id, target, cycle)
+            for f in page
+            for target, cycle in facts.matches(
+                cast(Conditions, rule.conditions), f, now=now
+            )
+        ]
+        if rows:
+            _fire(rule, rows, now=now)
 
 
 def sweep(*, now: datetime) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -39,12 +39,13 @@ def _list_context(request: AuthedHttpRequest) -> dict[str, object]:
     """
     since = timezone.now() - timedelta(days=1)
     rules = list(EscalationRule.objects.order_by("position", "id"))
-    fired = {
-        row["rule_id"]: row
-        for row in EscalationFiring.objects.filter(fired_at__gte=since)
+    fired: dict[int, tuple[int, datetime]] = {
+        rule_id: (count, last)
+        for rule_id, count, last in EscalationFiring.objects.filter(fired_at__gte=since)
         .values("rule_id")
         .annotate(count=Count("id"), last=Max("fired_at"))
         .order_by()
+        .values_list("rule_id", "count", "last")
     }
     states: dict[tuple[int, str], int] = {
         (row["firing__rule_id"], row["state"]): row["count"]
@@ -62,8 +63,8 @@ def _list_context(request: AuthedHttpRequest) -> dict[str, object]:
             "rule": rule,
             "conditions": describe.conditions(rule, names),
             "actions": describe.actions(rule, names),
-            "firings_24h": fired.get(rule.pk, {}).get("count", 0),
-            "last_fired_at": fired.get(rule.pk, {}).get("last"),
+            "firings_24h": fired[rule.pk][0] if rule.pk in fired else 0,
+            "last_fired_at": fired[rule.pk][1] if rule.pk in fired else None,
             "pending": states.get((rule.pk, Notification.State.QUEUED), 0)
             + states.get((rule.pk, Notification.State.SENDING), 0),
             "failed": states.get((rule.pk, Notification.State.FAILED), 0),
