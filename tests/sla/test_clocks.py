@@ -326,3 +326,19 @@ def test_clocks_use_the_passed_time_not_the_system_clock(make_mention, default_p
     with time_machine.travel(T0 + timedelta(days=30), tick=False):
         sla.start_clocks([m.pk], now=T0)
         assert sla.mark_breaches(now=T0 + timedelta(minutes=30)) == []
+
+
+def test_scansla_reports_and_marks_breaches(make_mention, default_policy):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    m = make_mention(created_at=T0)
+    sla.start_clocks([m.pk], now=T0)
+    out = StringIO()
+    with time_machine.travel(T0 + timedelta(hours=2), tick=False):
+        call_command("scansla", "--mark", stdout=out)
+    text = out.getvalue()
+    assert "1 clock(s) newly breached." in text
+    assert "breached, still running: 1" in text
+    assert "active: 1" in text  # the resolution clock

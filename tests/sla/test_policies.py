@@ -206,3 +206,31 @@ def test_re_applying_starts_a_target_the_policy_gained(make_mention, default_pol
     default_policy.save()
     reapply_policies(now=T0 + timedelta(minutes=1))
     assert m.clocks.get(target="resolution").due_at == T0 + timedelta(hours=8)
+
+
+@pytest.mark.django_db
+def test_the_data_migration_gives_a_fresh_install_a_24_7_calendar_and_a_default_policy():
+    import importlib
+
+    from django.apps import apps
+
+    from mentions.sla.models import BusinessCalendar
+
+    migration = importlib.import_module(
+        "mentions.sla.migrations.0003_create_default_calendar_and_policy"
+    )
+    SlaPolicy.objects.all().delete()
+    BusinessCalendar.objects.all().delete()
+
+    migration.create(apps, None)
+    policy = SlaPolicy.objects.get(is_default=True)
+    assert policy.calendar.is_always_open
+    assert (
+        policy.first_response_minutes,
+        policy.next_response_minutes,
+        policy.resolution_minutes,
+    ) == (60, 60, 24 * 60)
+
+    migration.remove(apps, None)
+    assert not SlaPolicy.objects.exists()
+    assert not BusinessCalendar.objects.exists()
