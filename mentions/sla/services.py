@@ -76,7 +76,8 @@ def record_human_answer(
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {', '.join(CHANNELS)}")
     clocks = list(
-        SlaClock.objects.select_for_update()
+        # of=("self",): lock the clocks only, not the joined mention rows ingest may be writing.
+        SlaClock.objects.select_for_update(of=("self",))
         .filter(
             mention__thread_id=mention.thread_id,
             target__in=RESPONSE_TARGETS,
@@ -142,7 +143,14 @@ def on_status_change(mention: Mention, *, old: str, new: str, now: datetime) -> 
                 changed.append(clock)
         else:  # new, open or waiting
             if old in (Status.RESOLVED, Status.MONITORING, Status.SPAM):
-                changed += _revive(clocks, now)
+                # Reopening starts a new resolution cycle, so only response clocks are revived then.
+                changed += _revive(
+                    clocks,
+                    now,
+                    targets=RESPONSE_TARGETS
+                    if old == Status.RESOLVED
+                    else tuple(Target),
+                )
                 if old == Status.RESOLVED:
                     created += _reopen_resolution(mention, clocks, now)
             if new == Status.WAITING:
@@ -165,9 +173,15 @@ def on_status_change(mention: Mention, *, old: str, new: str, now: datetime) -> 
         sync_mentions([mention.pk], known=[mention])
 
 
-def _revive(clocks: list[SlaClock], now: datetime) -> list[SlaClock]:
+def _revive(
+    clocks: list[SlaClock], now: datetime, *, targets: tuple[str, ...]
+) -> list[SlaClock]:
     """Run again the clocks cancelled by the mention's latest cancellation, with their due times."""
-    cancelled = [c for c in clocks if c.state == State.CANCELLED and c.stopped_at]
+    cancelled = [
+        c
+        for c in clocks
+        if c.state == State.CANCELLED and c.stopped_at and c.target in targets
+    ]
     if not cancelled:
         return []
     last = max(c.stopped_at for c in cancelled if c.stopped_at is not None)

@@ -342,3 +342,30 @@ def test_scansla_reports_and_marks_breaches(make_mention, default_policy):
     assert "1 clock(s) newly breached." in text
     assert "breached, still running: 1" in text
     assert "active: 1" in text  # the resolution clock
+
+
+def test_reopening_after_monitoring_then_resolved_runs_a_single_resolution_clock(
+    make_mention, default_policy
+):
+    m = make_mention(created_at=T0)
+    sla.start_clocks([m.pk], now=T0)
+    change(m, S.MONITORING, T0 + timedelta(minutes=5))
+    change(m, S.RESOLVED, T0 + timedelta(minutes=10))
+    change(m, S.OPEN, T0 + timedelta(minutes=20))
+    running = [c for c in clocks(m).values() if c.is_running]
+    assert sorted(f"{c.target}#{c.cycle}" for c in running) == [
+        "first_response#1",
+        "resolution#2",
+    ]
+
+
+def test_reopening_into_waiting_starts_the_new_cycle_paused(
+    make_mention, default_policy
+):
+    m = make_mention(created_at=T0)
+    sla.start_clocks([m.pk], now=T0)
+    sla.record_human_answer(m, at=T0 + timedelta(minutes=5), channel="reply")
+    change(m, S.RESOLVED, T0 + timedelta(minutes=10))
+    change(m, S.WAITING, T0 + timedelta(minutes=20))
+    assert clocks(m)["resolution#2"].state == SlaClock.State.PAUSED
+    assert m.sla_due_at is None
