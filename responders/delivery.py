@@ -37,7 +37,8 @@ from responders.models import Handoff, Outbound
 logger = logging.getLogger(__name__)
 
 MAX_AUTO_ATTEMPTS = 3
-STALL_GRACE = timedelta(seconds=60)  # a released row no task picked up by then was lost
+STALL_GRACE = timedelta(seconds=60)
+HANDOFF_WAIT_SECONDS = 2.0  # a released row no task picked up by then was lost
 
 CHANNELS: dict[str, Channel] = {
     Outbound.Channel.REPLY: XReplyChannel(),
@@ -107,6 +108,16 @@ def deliver_outbound(outbound_id: int, *, now: datetime, owner: str) -> float | 
         and row.lease_expires_at > now
     ):
         return _seconds_until(row.lease_expires_at, now)
+    if (
+        row.state == Outbound.State.QUEUED
+        and row.channel == Outbound.Channel.REPLY
+        and row.handoff_id is not None
+        and Handoff.objects.filter(
+            pk=row.handoff_id, status=Handoff.Status.PENDING
+        ).exists()
+    ):
+        # "We've sent you a DM" waits until the DM (or email) has really left.
+        return HANDOFF_WAIT_SECONDS
     was_stalled = row.state == Outbound.State.SENDING
     claimed = (
         Outbound.objects.filter(pk=outbound_id)

@@ -224,3 +224,28 @@ def test_resolving_twice_does_nothing_the_second_time(mention, agent):
     assert handoff.resolve_handoff(item, outcome="a", agent=agent, now=now)
     assert not handoff.resolve_handoff(item, outcome="b", agent=agent, now=now)
     assert Handoff.objects.get(pk=item.pk).outcome == "a"
+
+
+def test_the_public_part_waits_while_the_dm_is_held_up_by_a_rate_limit(
+    sandbox_mention, agent
+):
+    ctx = sandbox_mention
+    sandbox.add_fault("create_dm", "rate_limit", reset_in_seconds=120)
+    item = handoff.start_dm_handoff(
+        ctx["mention"],
+        text="Hi",
+        agent=agent,
+        now=timezone.now(),
+        public_text="Check your DMs",
+    )
+    run_all(ctx["mention"])
+    item.refresh_from_db()
+    assert item.status == "pending"
+    public = item.outbounds.get(channel="reply")
+    delay = delivery.deliver_outbound(
+        public.pk, now=timezone.now() + timedelta(seconds=11), owner="w"
+    )
+    assert delay == delivery.HANDOFF_WAIT_SECONDS
+    public.refresh_from_db()
+    assert public.state == "queued"
+    assert not SandboxPost.objects.filter(author=ctx["user"]).exists()
