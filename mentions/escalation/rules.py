@@ -294,14 +294,27 @@ def _clock_q(clock: ClockCondition, *, now: datetime) -> Q:
     return q & Q(state=SlaClock.State.ACTIVE, due_at__gt=now, due_at__lte=now + within)
 
 
+def is_static(conditions: Conditions) -> bool:
+    """True when only the mention's own state can make the rule match (no clock, no elapsed time).
+
+    Such a rule's answer changes only when the mention changes, so most sweeps check it only on
+    the mentions updated since shortly before (`Mention.updated_at`, indexed), not on all open work.
+    """
+    return "clock" not in conditions and "unassigned_minutes" not in conditions
+
+
 def candidates(
     rule_id: int,
     conditions: Conditions,
     *,
     now: datetime,
     mention_ids: list[int] | None = None,
+    changed_since: datetime | None = None,
 ) -> QuerySet[Any, dict[str, Any]]:
-    """Rows {rule, mention, target, cycle} that match the rule and have not fired yet."""
+    """Rows {rule, mention, target, cycle} that match the rule and have not fired yet.
+
+    `changed_since` limits a per-mention rule to mentions updated since then (see is_static).
+    """
     from mentions.escalation.models import EscalationFiring
 
     clock = conditions.get("clock")
@@ -330,6 +343,8 @@ def candidates(
         )
         if mention_ids is not None:
             rows = rows.filter(pk__in=mention_ids)
+        if changed_since is not None:
+            rows = rows.filter(updated_at__gte=changed_since)
         rows = rows.annotate(
             r=Value(rule_id, output_field=IntegerField()),
             m=F("pk"),

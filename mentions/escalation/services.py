@@ -20,18 +20,30 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 
 from mentions.escalation import actions, facts, notify
 from mentions.escalation.models import EscalationFiring, EscalationRule
-from mentions.escalation.rules import Conditions, candidates
+from mentions.escalation.rules import Conditions, candidates, is_static
 from mentions.models import Mention
 from mentions.sla import services as sla
 
 log = logging.getLogger(__name__)
+
+# Static rules are re-checked on every open mention this often (seconds), and otherwise on the
+# mentions updated within change_window() (several sweep intervals, so a late sweep misses nothing).
+FULL_EVALUATION = 300
+FULL_EVALUATION_KEY = "escalation:full-evaluation"
+
+
+def change_window() -> timedelta:
+    return timedelta(seconds=max(60.0, 4 * float(settings.SLA_SWEEP_INTERVAL)))
+
 
 # Bounds a catch-up sweep's transactions (e.g. after a rule is created over a large backlog).
 CHUNK = 500
@@ -57,13 +69,25 @@ def find_matches(
     *,
     now: datetime,
     mention_ids: Sequence[int] | None = None,
+    changed_since: datetime | None = None,
 ) -> list[tuple[int, int, str, int]]:
-    """(rule, mention, target, cycle) rows that match and have not fired yet, in one query."""
+    """(rule, mention, target, cycle) rows that match and have not fired yet, in one query.
+
+    With `changed_since`, static rules (rules.is_static) only look at mentions updated since then.
+    """
     ids = list(mention_ids) if mention_ids is not None else None
-    parts = [
-        candidates(rule.pk, cast(Conditions, rule.conditions), now=now, mention_ids=ids)
-        for rule in rules
-    ]
+    parts = []
+    for rule in rules:
+        conditions = cast(Conditions, rule.conditions)
+        parts.append(
+            candidates(
+                rule.pk,
+                conditions,
+                now=now,
+                mention_ids=ids,
+                changed_since=changed_since if is_static(conditions) else None,
+            )
+        )
     if not parts:
         return []
     query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
@@ -121,18 +145,19 @@ def _fire(
 
 
 def _run(
-    rules: list[EscalationRule], *, now: datetime, mention_ids: Sequence[int] | None
+    rules: list[EscalationRule],
+    *,
+    now: datetime,
+    changed_since: datetime | None = None,
 ) -> int:
-    matches = find_matches(rules, now=now, mention_ids=mention_ids)
+    matches = find_matches(rules, now=now, changed_since=changed_since)
     if not matches:
         return 0
     by_rule: dict[int, list[tuple[int, str, int]]] = {}
     for rule_id, mention_id, target, cycle in matches:
         by_rule.setdefault(rule_id, []).append((mention_id, target, cycle))
     fired = 0
-    for (
-        rule
-    ) in rules:  # in position order, so a later rule sees an earlier rule's changes
+    for rule in rules:
         if rule.pk in by_rule:
             fired += _fire(rule, by_rule[rule.pk], now=now)
     return fired
@@ -171,15 +196,24 @@ def evaluate_mentions(mention_ids: Sequence[int], *, now: datetime) -> None:
             _fire(rule, rows, now=now)
 
 
-def sweep(*, now: datetime) -> int:
+def sweep(*, now: datetime, full: bool | None = None) -> int:
     """Mark breaches, then fire every rule whose conditions an open mention meets.
 
-    Also re-queues notifications whose delivery task was lost (see notify.requeue_stale).
+    - Clock and "unassigned for" rules are checked on every open mention each time.
+    - Static rules (rules.is_static) are checked on the mentions updated within change_window(),
+      and on all open mentions in a full evaluation: `full=True`, or, when `full` is None, the
+      first sweep (on any worker) once FULL_EVALUATION seconds have passed, which catches changes
+      that do not touch the mention row (the author's followers, a new stream link).
+    - Deliveries whose task was lost are re-queued (notify.requeue_stale).
     Returns how many firings this call made.
     """
     breached = sla.mark_breaches(now=now)
+    if full is None:
+        # cache.add is atomic (Redis SET NX): one sweep per period wins the full evaluation.
+        full = cache.add(FULL_EVALUATION_KEY, now.isoformat(), timeout=FULL_EVALUATION)
     rules = _active_rules()
-    fired = _run(rules, now=now, mention_ids=None) if rules else 0
+    changed_since = None if full else now - change_window()
+    fired = _run(rules, now=now, changed_since=changed_since) if rules else 0
     requeued = notify.requeue_stale(now=now)
     if fired or breached or requeued:
         log.info(

@@ -98,6 +98,16 @@ def make_rule(conditions, actions=None, **fields) -> EscalationRule:
 
 
 @pytest.fixture(autouse=True)
+def _full_first_sweep():
+    """The first sweep of each test evaluates every rule on every open mention (as after a restart)."""
+    from django.core.cache import cache
+
+    from mentions.escalation.services import FULL_EVALUATION_KEY
+
+    cache.delete(FULL_EVALUATION_KEY)
+
+
+@pytest.fixture(autouse=True)
 def _no_default_rule(db):
     """The shipped pre-breach rule would fire in every test; tests that want it re-enable it."""
     EscalationRule.objects.filter(name="Pre-breach warning").update(is_active=False)

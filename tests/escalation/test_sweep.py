@@ -11,7 +11,7 @@ from django.db import connection
 
 from mentions.escalation import services
 from mentions.escalation.models import EscalationFiring, EscalationRule
-from mentions.models import MentionEvent
+from mentions.models import Mention, MentionEvent
 from mentions.sla.models import SlaClock
 from tests.escalation.conftest import NOW, make_clock, make_rule
 
@@ -51,6 +51,48 @@ def test_each_rule_fires_on_its_own(make_mention):
     assert services.sweep(now=NOW) == 2
     assert services.sweep(now=NOW) == 0
     assert mention.escalation_firings.count() == 2
+
+
+def test_static_rules_look_only_at_recently_updated_mentions_between_full_evaluations(
+    make_mention,
+):
+    old = make_mention("refund", updated_at=NOW - timedelta(hours=1))
+    recent = make_mention("refund", updated_at=NOW - timedelta(seconds=20))
+    make_rule({"keywords": ["refund"]})
+
+    services.sweep(now=NOW, full=False)
+    incremental = set(EscalationFiring.objects.values_list("mention_id", flat=True))
+    services.sweep(now=NOW, full=True)
+
+    assert incremental == {recent.pk}
+    assert set(EscalationFiring.objects.values_list("mention_id", flat=True)) == {
+        old.pk,
+        recent.pk,
+    }
+
+
+def test_clock_rules_look_at_every_open_mention_on_every_sweep(make_mention):
+    old = make_mention(updated_at=NOW - timedelta(hours=1))
+    make_clock(old, due_in=timedelta(minutes=5))
+    make_rule({"clock": {"target": "first_response", "due_within_minutes": 15}})
+
+    assert services.sweep(now=NOW, full=False) == 1
+
+
+def test_one_sweep_per_period_makes_the_full_evaluation(make_mention):
+    make_mention("refund", updated_at=NOW - timedelta(hours=1))
+    make_mention("refund", updated_at=NOW - timedelta(hours=1))
+    make_rule({"keywords": ["refund"]})
+
+    # No full evaluation yet in this period: this sweep makes it.
+    first = services.sweep(now=NOW)
+    Mention.objects.update(
+        updated_at=NOW - timedelta(hours=1)
+    )  # the tagging touched them
+    make_rule({"keywords": ["refund"]})
+    second = services.sweep(now=NOW + timedelta(seconds=15))
+
+    assert (first, second) == (2, 0)
 
 
 def test_disabled_rules_do_not_fire(make_mention):
