@@ -25,15 +25,17 @@ def clock_seconds(f: DashboardFilters, alias: str = "c") -> str:
 
 
 def durations_sql(value: str, condition: str | None) -> str:
+    """Three columns: count, [median, p90] (one sort), mean; `durations` reads them back."""
     filt = f" FILTER (WHERE {condition})" if condition else ""
     return (
-        f"COUNT({value}){filt}, {sql.pct(value, 0.5, condition)}, "
-        f"{sql.pct(value, 0.9, condition)}, AVG({value}){filt}"
+        f"COUNT({value}){filt}, {sql.percentiles(value, (0.5, 0.9), condition)}, "
+        f"AVG({value}){filt}"
     )
 
 
 def durations(row: tuple[Any, ...]) -> Durations:
-    count, median, p90, mean = row
+    count, pcts, mean = row
+    median, p90 = sql.read_percentiles(pcts, 2)
     return Durations(
         count=int(count or 0),
         median=float(median) if median is not None else None,

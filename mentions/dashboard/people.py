@@ -85,12 +85,12 @@ def people_rows(
             key=r[0],
             label=names.get(r[0], f"#{r[0]}") if r[0] is not None else nobody,
             handled=int(r[1]),
-            first_response=durations(r[2:6]),
-            on_time=int(r[6]),
-            late=int(r[7]),
-            breached_open=int(r[8]),
-            active=int(r[9]),
-            resolution=durations(r[10:14]),
+            first_response=durations(r[2:5]),
+            on_time=int(r[5]),
+            late=int(r[6]),
+            breached_open=int(r[7]),
+            active=int(r[8]),
+            resolution=durations(r[9:12]),
         )
         for r in rows
     ]

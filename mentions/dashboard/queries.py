@@ -81,7 +81,7 @@ def target_summaries(f: DashboardFilters) -> list[TargetSummary]:
     found = {row[0]: row for row in rows}
     summaries = []
     for target in SlaClock.Target.values:
-        row = found.get(target, (target, *([0] * 7), None, None, None, *([0] * 4)))
+        row = found.get(target, (target, *([0] * 6), 0, None, None, *([0] * 4)))
         is_response = target != SlaClock.Target.RESOLUTION
         summaries.append(
             TargetSummary(
@@ -93,9 +93,9 @@ def target_summaries(f: DashboardFilters) -> list[TargetSummary]:
                 active=int(row[4]),
                 paused=int(row[5]),
                 cancelled=int(row[6]),
-                durations=durations(row[7:11]),
+                durations=durations(row[7:10]),
                 channels=(
-                    {ch: int(n) for ch, n in zip(CHANNELS, row[11:15], strict=True)}
+                    {ch: int(n) for ch, n in zip(CHANNELS, row[10:14], strict=True)}
                     if is_response
                     else {}
                 ),
@@ -124,9 +124,9 @@ def first_response_trend(f: DashboardFilters) -> list[TrendPoint]:
         params,
     )
     found = {sql.as_datetime(r[0]): r for r in rows}
-    empty = (None, 0, None, None, None, 0)
+    empty = (None, 0, None, None, 0)
     return [
-        TrendPoint(at=at, durations=durations(row[1:5]), open=int(row[5]))
+        TrendPoint(at=at, durations=durations(row[1:4]), open=int(row[4]))
         for at in buckets(f)
         for row in [found.get(at, empty)]
     ]

@@ -4,12 +4,13 @@ PostgreSQL does all the work: `percentile_cont(p) WITHIN GROUP (ORDER BY v)` (li
 between the two nearest ranks), `date_trunc` buckets and `EXTRACT(EPOCH ...)` differences.
 
 SQLite has no ordered-set aggregates, so on SQLite only `percentile_cont` is a user-defined aggregate
-registered on the connection (`pctl(v, p)`, written in Python with the same linear interpolation); it
+registered on the connection (`pctls(v, '0.5,0.9')`, written in Python with the same linear interpolation); it
 runs inside the same GROUP BY queries, so the figures and their grouping stay in SQL on both backends.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, date, datetime
 from typing import Any
@@ -32,20 +33,24 @@ def percentile_cont(values: list[float], p: float) -> float | None:
     return ordered[lo] + (pos - lo) * (ordered[hi] - ordered[lo])
 
 
-class _SqlitePercentile:
-    """`pctl(value, fraction)` for SQLite: collects the group's values, then interpolates like Postgres."""
+class _SqlitePercentiles:
+    """`pctls(value, '0.5,0.9')` for SQLite: the group's percentiles as a JSON list (None when empty)."""
 
     def __init__(self) -> None:
         self.values: list[float] = []
-        self.fraction = 0.5
+        self.fractions = ""
 
-    def step(self, value: float | None, fraction: float) -> None:
-        self.fraction = fraction
+    def step(self, value: float | None, fractions: str) -> None:
+        self.fractions = fractions
         if value is not None:
             self.values.append(float(value))
 
-    def finalize(self) -> float | None:
-        return percentile_cont(self.values, self.fraction)
+    def finalize(self) -> str | None:
+        if not self.values:
+            return None
+        return json.dumps(
+            [percentile_cont(self.values, float(p)) for p in self.fractions.split(",")]
+        )
 
 
 def prepare_connection() -> None:
@@ -54,15 +59,29 @@ def prepare_connection() -> None:
         return
     connection.ensure_connection()
     raw: Any = connection.connection
-    raw.create_aggregate("pctl", 2, _SqlitePercentile)
+    raw.create_aggregate("pctls", 2, _SqlitePercentiles)
 
 
-def pct(value: str, fraction: float, condition: str | None = None) -> str:
-    """The `fraction` percentile of `value` over the group rows that meet `condition`."""
+def percentiles(
+    value: str, fractions: tuple[float, ...], condition: str | None = None
+) -> str:
+    """The percentiles of `value` over the group rows that meet `condition`, as one column.
+
+    PostgreSQL: an array from one sort (`percentile_cont(ARRAY[...])`); SQLite: a JSON list.
+    `read_percentiles` turns either into floats.
+    """
     filt = f" FILTER (WHERE {condition})" if condition else ""
     if is_postgres():
-        return f"percentile_cont({fraction}) WITHIN GROUP (ORDER BY {value}){filt}"
-    return f"pctl({value}, {fraction}){filt}"
+        listed = ", ".join(str(p) for p in fractions)
+        return f"percentile_cont(ARRAY[{listed}]) WITHIN GROUP (ORDER BY {value}){filt}"
+    return f"pctls({value}, '{','.join(str(p) for p in fractions)}'){filt}"
+
+
+def read_percentiles(value: Any, count: int) -> list[float | None]:
+    if value is None:
+        return [None] * count
+    values = json.loads(value) if isinstance(value, str) else value
+    return [float(v) if v is not None else None for v in values]
 
 
 def seconds_between(later: str, earlier: str) -> str:
