@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from responders.forms import PrivacyPatternForm
+from responders.forms import GuardSettingsForm, PrivacyPatternForm
 from responders.models import (
     CannedResponse,
     GuardSettings,
@@ -21,6 +21,7 @@ class CannedResponseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # django
 
 @admin.register(GuardSettings)
 class GuardSettingsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # django-stubs generic admin
+    form = GuardSettingsForm
     list_display = ["__str__", "privacy_mode", "undo_seconds", "cooloff_threshold"]
 
     def has_add_permission(self, request: object) -> bool:

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
 
 from helpdesk.lib.http import AuthedHttpRequest
 from mentions.models import Mention
@@ -290,7 +291,20 @@ def outbound_status(request: AuthedHttpRequest, outbound_id: int) -> HttpRespons
     outbound = _get_outbound(request, outbound_id)
     now = timezone.now()
     _for_display([outbound], request, now)
-    return render(request, "responders/_outbound.html", {"o": outbound, "now": now})
+    response = render(request, "responders/_outbound.html", {"o": outbound, "now": now})
+    if outbound.is_final:
+        # The poll stops with this answer: tell the page once, so the workspace can refresh its
+        # timeline and SLA clocks ("outbound-final" on <body>, detail = ids and state).
+        trigger_client_event(
+            response,
+            "outbound-final",
+            {
+                "mention_id": outbound.mention_id,
+                "outbound_id": outbound.pk,
+                "state": outbound.state,
+            },
+        )
+    return response
 
 
 @require_POST
