@@ -212,16 +212,19 @@ class PolicyForm(forms.ModelForm):  # type: ignore[type-arg]  # django-stubs gen
         widget=forms.CheckboxSelectMultiple,
     )
     accounts = forms.ModelMultipleChoiceField(
+        label="Brand accounts",
         queryset=XAccount.objects.order_by("handle"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
     kinds = forms.MultipleChoiceField(
+        label="Kind",
         choices=Mention.Kind.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
     priorities = forms.TypedMultipleChoiceField(
+        label="Priority",
         choices=Mention.Priority.choices,
         coerce=int,
         required=False,

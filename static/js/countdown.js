@@ -17,7 +17,8 @@
   }
 
   function format(ms) {
-    var total = Math.floor(Math.abs(ms) / 1000);
+    // Whole seconds rounded up: "0m 01s left" in the last second, never "-0m 00s overdue".
+    var total = Math.ceil(Math.abs(ms) / 1000);
     var days = Math.floor(total / 86400);
     var hours = Math.floor((total % 86400) / 3600);
     var minutes = Math.floor((total % 3600) / 60);

@@ -93,6 +93,23 @@ def test_the_countdown_ticks_in_the_browser_and_turns_amber_then_red(
     assert page.console_errors == []
 
 
+def test_the_queue_row_counts_down_and_turns_red(page, live_server, agent):
+    _login(page, live_server.url, agent.username)
+    _policy, mention = _mention_due_soon()
+    page.goto(f"{live_server.url}/mentions/")
+    row = page.locator("tr", has_text="where is my parcel")
+    countdown = row.locator(".sla-countdown")
+    countdown.wait_for()
+    assert countdown.get_attribute("title") == mention.sla_hint
+    assert countdown.inner_text().endswith(" left")
+    row.locator(".sla-countdown.sla-warn").wait_for(timeout=6000)
+    screenshot(page, "sla-countdown-queue-warn")
+    row.locator(".sla-countdown.sla-breached").wait_for(timeout=10000)
+    assert countdown.inner_text().endswith(" overdue")
+    screenshot(page, "sla-countdown-queue-breached")
+    assert page.console_errors == []
+
+
 def test_countdowns_swapped_in_by_htmx_start_ticking(page, live_server, manager):
     policy, _mention = _mention_due_soon()
     _login(page, live_server.url, manager.username)
@@ -135,3 +152,18 @@ def test_an_admin_sees_why_a_calendar_is_refused(page, live_server, admin_user):
     )
     screenshot(page, "sla-calendar-errors")
     assert not BusinessCalendar.objects.filter(name="Berlin office").exists()
+
+
+def test_an_admin_sees_why_a_policy_is_refused(page, live_server, admin_user):
+    _login(page, live_server.url, admin_user.username)
+    BusinessCalendar.objects.get_or_create(
+        name="24/7", defaults={"is_always_open": True}
+    )
+    page.goto(f"{live_server.url}/settings/sla/policies/new/")
+    page.fill("#id_name", "VIP")
+    page.select_option("#id_calendar", label="24/7")
+    page.click("text=Save policy")
+    page.locator(".sla-errors").wait_for()
+    assert "Set at least one target" in page.locator(".sla-errors").inner_text()
+    screenshot(page, "sla-policy-errors")
+    assert not SlaPolicy.objects.filter(name="VIP").exists()
