@@ -259,3 +259,30 @@ def test_typing_on_the_compose_page_shows_as_typing_in_a_colleagues_workspace(
     finally:
         for c in contexts:
             c.close()
+
+
+def test_an_agent_undoes_a_reply_in_the_window_and_sees_a_closed_inbox_plainly(
+    page, live_server, customer_mention, agent, delivery_worker
+):
+    ctx = customer_mention
+    GuardSettings.objects.update_or_create(pk=1, defaults={"undo_seconds": 8})
+    login(page, live_server.url, agent.username)
+    open_workspace(page, live_server.url, ctx["mention"])
+    page.fill("#reply-text", "Sent too soon")
+    page.click("[data-composer-pane=reply] button[type=submit]")
+    page.click(".outbound[data-state=queued] button:has-text('Undo')")
+    page.wait_for_selector(".outbound[data-state=cancelled]")
+    time.sleep(1)
+    assert not SandboxPost.objects.filter(author=ctx["user"]).exists()
+
+    ctx["customer"].accepts_dms = False
+    ctx["customer"].save()
+    page.click('[data-composer-channel="dm"]')
+    page.fill("#dm-text", "Hi Dana")
+    page.click("[data-composer-pane=dm] button[type=submit]")
+    page.wait_for_selector(".outbound[data-state=failed]", timeout=10000)
+    failed = page.inner_text(".outbound[data-state=failed]")
+    assert "X answered 403: You cannot send messages to this user." in failed
+    assert "Retrying the same message will not help." in failed
+    page.wait_for_selector(".handoff.status-failed")
+    screenshot(page, "composer-undo-and-closed-dm")
