@@ -6,7 +6,7 @@ A mention is attributed to the agent who gave its first answer (the first-respon
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from django.contrib.auth.models import User
 
@@ -34,13 +34,12 @@ def _outcomes(alias: str) -> dict[str, str]:
     }
 
 
-def people_rows(
-    f: DashboardFilters,
-    *,
-    by: Literal["agent", "team"],
-    only_agent: int | None = None,
-) -> list[PeopleRow]:
-    """Handled mentions, first-response median/p90 and SLA outcomes, resolution median/p90 per key.
+AGENT_KEY = "COALESCE(fr.stopped_by_id, m.assignee_id)"
+TEAM_KEY = "m.team_id"
+
+
+def _select(f: DashboardFilters, keys: str, group_by: str) -> tuple[str, list[Any]]:
+    """The per-mention join and its aggregates, grouped by `group_by` (columns: keys, then figures).
 
     Mentions set to monitoring or spam (cancelled clocks, no answer needed) are not "handled".
     """
@@ -48,15 +47,9 @@ def people_rows(
     # First-response and resolution (cycle 1) clocks start at the post's created_at, so the same range
     # on the clocks lets each join read only the range from the report index, not the whole history.
     span = [db_datetime(f.start_at), db_datetime(f.end_at)]
-    params = [*span, *span, *where_params]
-    key = "COALESCE(fr.stopped_by_id, m.assignee_id)" if by == "agent" else "m.team_id"
     fr, res = _outcomes("fr"), _outcomes("res")
-    having = ""
-    if only_agent is not None:
-        having = f" HAVING {key} = %s"
-        params = [*params, only_agent]
-    rows = sql.run(
-        f"SELECT {key}, COUNT(*),"  # noqa: S608 (constant fragments; values are parameters)
+    query = (
+        f"SELECT {keys}, COUNT(*),"  # noqa: S608 (constant fragments; values are parameters)
         f" {durations_sql(clock_seconds(f, 'fr'), fr['stopped'])},"
         f" COUNT(*) FILTER (WHERE {fr['on_time']}), COUNT(*) FILTER (WHERE {fr['late']}),"
         f" COUNT(*) FILTER (WHERE {fr['breached_open']}), COUNT(*) FILTER (WHERE {fr['active']}),"
@@ -67,9 +60,13 @@ def people_rows(
         f" LEFT JOIN {CLOCK} res ON res.mention_id = m.id AND res.target = 'resolution'"
         f" AND res.cycle = 1 AND res.started_at >= %s AND res.started_at < %s"
         f" WHERE {where} AND m.status NOT IN ('monitoring', 'spam')"
-        f" GROUP BY {key}{having}",
-        params,
+        f" GROUP BY {group_by}"
     )
+    return query, [*span, *span, *where_params]
+
+
+def _rows(rows: list[tuple[Any, ...]], by: Literal["agent", "team"]) -> list[PeopleRow]:
+    """Name and sort the grouped rows (key first, then the figures of `_select`)."""
     ids = [r[0] for r in rows if r[0] is not None]
     if by == "agent":
         names = {
@@ -95,3 +92,34 @@ def people_rows(
         for r in rows
     ]
     return sorted(out, key=lambda p: (p.key is None, -p.handled, p.label))
+
+
+def people_rows(
+    f: DashboardFilters,
+    *,
+    by: Literal["agent", "team"],
+    only_agent: int | None = None,
+) -> list[PeopleRow]:
+    """Handled mentions, first-response median/p90 and SLA outcomes, resolution median/p90 per key."""
+    key = AGENT_KEY if by == "agent" else TEAM_KEY
+    query, params = _select(f, key, key)
+    if only_agent is not None:
+        query += f" HAVING {key} = %s"
+        params.append(only_agent)
+    return _rows(sql.run(query, params), by)
+
+
+def people_tables(f: DashboardFilters) -> tuple[list[PeopleRow], list[PeopleRow]]:
+    """Per agent and per team. PostgreSQL computes both from one join (GROUPING SETS)."""
+    if not sql.is_postgres():
+        return people_rows(f, by="agent"), people_rows(f, by="team")
+    query, params = _select(
+        f,
+        f"GROUPING({AGENT_KEY}, {TEAM_KEY}), {AGENT_KEY}, {TEAM_KEY}",
+        f"GROUPING SETS (({AGENT_KEY}), ({TEAM_KEY}))",
+    )
+    rows = sql.run(query, params)
+    # GROUPING() is 1 on the agent rows (the team is not grouped) and 2 on the team rows.
+    agents = [(r[1], *r[3:]) for r in rows if r[0] == 1]
+    teams = [(r[2], *r[3:]) for r in rows if r[0] == 2]
+    return _rows(agents, "agent"), _rows(teams, "team")

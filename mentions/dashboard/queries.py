@@ -40,7 +40,7 @@ from mentions.dashboard.filters import (
     mention_range,
 )
 from mentions.dashboard.measures import clock_seconds, durations, durations_sql
-from mentions.dashboard.people import people_rows
+from mentions.dashboard.people import people_rows, people_tables
 from mentions.models import Mention, Stream
 from mentions.sla.models import SlaClock
 
@@ -293,7 +293,10 @@ def build_dashboard(
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL work_mem = '64MB'")
         inbound, customers = volume(f)
-        agents = people_rows(f, by="agent", only_agent=only_agent)
+        if only_agent is None:
+            agents, teams = people_tables(f)
+        else:
+            agents, teams = people_rows(f, by="agent", only_agent=only_agent), []
         return Dashboard(
             targets=target_summaries(f),
             trend=first_response_trend(f),
@@ -304,5 +307,5 @@ def build_dashboard(
             detection_lag=detection_lag(f),
             backlog=backlog(f, now=now),
             agents=agents,
-            teams=[] if only_agent is not None else people_rows(f, by="team"),
+            teams=teams,
         )
