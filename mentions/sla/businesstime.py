@@ -135,14 +135,18 @@ class Calendar:
                 )
             day += timedelta(days=1)
 
-    def day_intervals(self, day: date) -> list[tuple[datetime, datetime]]:
-        """One local day's open intervals in UTC, sorted and merged.
+    def day_intervals(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        """One local day's open intervals in UTC, sorted and merged (cached: a page of mentions
+        at ingest asks for the same few days hundreds of times)."""
+        return _day_intervals(self, day)
 
-        Merged because a local time inside a spring-forward gap maps an hour late (see `_local`), so
-        two intervals of that day can overlap in UTC; time must never count twice.
-        """
+    def _compute_day_intervals(
+        self, day: date
+    ) -> tuple[tuple[datetime, datetime], ...]:
+        """Merged because a local time inside a spring-forward gap maps an hour late (see `_local`),
+        so two intervals of that day can overlap in UTC; time must never count twice."""
         if self.is_closed_date(day):
-            return []
+            return ()
         spans = sorted(
             (
                 _local(day, opens, self.tz),
@@ -160,7 +164,7 @@ class Calendar:
                 merged[-1] = (merged[-1][0], max(merged[-1][1], end))
             else:
                 merged.append((begin, end))
-        return merged
+        return tuple(merged)
 
     def is_open(self, at: datetime) -> bool:
         begin, _end = next(self.open_intervals(at))
@@ -168,6 +172,11 @@ class Calendar:
 
 
 ALWAYS_OPEN = Calendar(always_open=True)
+
+
+@lru_cache(maxsize=8192)
+def _day_intervals(cal: Calendar, day: date) -> tuple[tuple[datetime, datetime], ...]:
+    return cal._compute_day_intervals(day)
 
 
 def _require_aware(value: datetime) -> None:

@@ -295,3 +295,15 @@ def test_the_reapply_button_lists_the_mentions_that_changed(
     assert reverse("mentions:detail", args=[m.pk]) in body
     assert "Mon 23 Nov 11:00 UTC" in body
     assert "Mon 23 Nov 10:30 UTC" in body
+
+
+def test_the_settings_page_takes_the_same_queries_however_many_policies(
+    client, manager, calendar, django_assert_max_num_queries
+):
+    login(client, manager)
+    for n in range(15):
+        SlaPolicy.objects.create(
+            name=f"P{n}", position=n, calendar=calendar, first_response_minutes=5
+        )
+    with django_assert_max_num_queries(8):
+        assert client.get(reverse("sla:settings")).status_code == 200
