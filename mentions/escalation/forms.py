@@ -230,10 +230,11 @@ class RuleForm(forms.ModelForm):  # type: ignore[type-arg]  # django-stubs gener
         data = super().clean() or {}
         conditions = self._conditions(data)
         actions = self._actions(data)
-        if self.errors:
-            return data
+        # Say everything that is wrong at once, without repeating what a field already says.
+        shown = {str(e) for errors in self.errors.values() for e in errors}
         for error in check_conditions(conditions) + check_actions(actions):
-            self.add_error(None, error)
+            if error not in shown:
+                self.add_error(None, error)
         data["conditions"], data["actions"] = conditions, actions
         return data
 
