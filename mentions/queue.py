@@ -42,6 +42,7 @@ from mentions.models import (
     Mention,
     MentionStream,
 )
+from mentions.queue_rows import Row, render_rows, stamps
 from mentions.sla.models import SlaClock
 
 PAGE_SIZE = 50
@@ -289,32 +290,52 @@ def for_display(qs: QuerySet[Mention]) -> QuerySet[Mention]:
 
 
 def with_keys(rows: list[Mention]) -> list[Mention]:
-    """Give each row its `queue_key` (the browser sorts merged live rows by it)."""
+    """Give each row its `queue_key` (the browser sorts merged live rows by it) and `version`."""
     for row in rows:
         setattr(row, "queue_key", Key.of(row).encode())  # noqa: B010 (not a model field)
+        setattr(row, "version", to_micros(row.updated_at))  # noqa: B010
     return rows
 
 
 @dataclass
 class Page:
-    rows: list[Mention]
+    rows: list[Row]
     next_key: Key | None
 
 
-def page(qs: QuerySet[Mention], *, after: Key | None, size: int | None = None) -> Page:
-    """One page in urgency order after `after` (a keyset cursor, never OFFSET)."""
+def _key_of_stamp(stamp: tuple[object, ...]) -> Key:
+    pk, due, _warn, priority, created, *_ = stamp
+    return Key(
+        due or NO_DUE_AT,  # type: ignore[arg-type]
+        -int(priority),  # type: ignore[call-overload]
+        created,  # type: ignore[arg-type]
+        int(pk),  # type: ignore[call-overload]
+    )
+
+
+def page(
+    qs: QuerySet[Mention],
+    *,
+    after: Key | None,
+    now: datetime,
+    size: int | None = None,
+) -> Page:
+    """One page in urgency order after `after` (a keyset cursor, never OFFSET), rendered."""
     size = size or PAGE_SIZE
     if after is not None:
         qs = qs.filter(_after(after))
-    rows = list(for_display(qs).order_by(*ORDER)[: size + 1])
-    more = len(rows) > size
-    rows = with_keys(rows[:size])
-    return Page(rows=rows, next_key=Key.of(rows[-1]) if more and rows else None)
+    found = stamps(qs.order_by(*ORDER)[: size + 1])
+    more = len(found) > size
+    found = found[:size]
+    return Page(
+        rows=render_rows(found, now=now),
+        next_key=_key_of_stamp(found[-1]) if more and found else None,
+    )
 
 
 @dataclass
 class Changes:
-    rows: list[Mention]  # changed or new rows that match the filters, in urgency order
+    rows: list[Row]  # changed or new rows that match the filters, in urgency order
     removed: list[int]  # changed rows that no longer match
     checked_at: datetime
 
@@ -328,10 +349,10 @@ def changes_since(qs: QuerySet[Mention], *, since: datetime, now: datetime) -> C
     )
     if not changed:
         return Changes(rows=[], removed=[], checked_at=now)
-    rows = with_keys(list(for_display(qs.filter(id__in=changed)).order_by(*ORDER)))
-    matching = {m.pk for m in rows}
+    found = stamps(qs.filter(id__in=changed).order_by(*ORDER))
+    matching = {int(s[0]) for s in found}  # type: ignore[call-overload]
     return Changes(
-        rows=rows,
+        rows=render_rows(found, now=now),
         removed=[pk for pk in changed if pk not in matching],
         checked_at=now,
     )

@@ -3,21 +3,65 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Concatenate, ParamSpec
 
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 
 from helpdesk.lib.http import AuthedHttpRequest
-from mentions.models import Mention
+from mentions.models import Mention, Stream, Team
 from mentions.roles import Role, has_role
 
 P = ParamSpec("P")
 STAFF_ROLES = (Role.AGENT, Role.MANAGER, Role.ADMIN)
+# The role check and the option lists run on every queue poll and page; a short cache spares the
+# database a query each (bench/queue). A role removed in the admin takes effect within this time.
+ROLE_CACHE_SECONDS = 30
+CHOICES_CACHE_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Choice:
+    pk: int
+    name: str
+
+
+def is_staff_member(user: User) -> bool:
+    # date_joined too: a test database may hand a deleted user's id to a new one.
+    key = f"staff-role:{user.pk}:{user.date_joined.timestamp()}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = has_role(user, *STAFF_ROLES)
+        cache.set(key, cached, ROLE_CACHE_SECONDS)
+    return bool(cached)
+
+
+def choices() -> dict[str, list[Choice]]:
+    """Agents, teams and streams for the filter, bulk and triage option lists."""
+    found: dict[str, list[Choice]] | None = cache.get("queue-choices:v1")
+    if found is None:
+        found = {
+            "agents": [
+                Choice(pk, name) for pk, name in agents().values_list("pk", "username")
+            ],
+            "teams": [
+                Choice(pk, name) for pk, name in Team.objects.values_list("pk", "name")
+            ],
+            "streams": [
+                Choice(pk, name)
+                for pk, name in Stream.objects.order_by("name").values_list(
+                    "pk", "name"
+                )
+            ],
+        }
+        cache.set("queue-choices:v1", found, CHOICES_CACHE_SECONDS)
+    return found
 
 
 def staff_required(
@@ -32,7 +76,7 @@ def staff_required(
     def wrapper(
         request: AuthedHttpRequest, *args: P.args, **kwargs: P.kwargs
     ) -> HttpResponse:
-        if not has_role(request.user, *STAFF_ROLES):
+        if not is_staff_member(request.user):
             raise PermissionDenied("Only agents, managers and admins work the queue.")
         return view(request, *args, **kwargs)
 

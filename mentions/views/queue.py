@@ -24,8 +24,8 @@ from mentions.forms import (
     QueueFilterForm,
     tag_names,
 )
-from mentions.models import Mention, Stream, Team
-from mentions.views.common import agents, staff_required, static_exists
+from mentions.models import Mention
+from mentions.views.common import choices, staff_required, static_exists
 
 
 def _since_param(raw: str | None) -> datetime | None:
@@ -47,7 +47,7 @@ def _queue_context(request: AuthedHttpRequest, now: datetime) -> dict[str, Any]:
     after_raw = request.GET.get("after", "")
     after = queue.Key.decode(after_raw) if after_raw else None
     qs = queue.filtered(filters, user=request.user, now=now)
-    page = queue.page(qs, after=after)
+    page = queue.page(qs, after=after, now=now)
     more_url = (
         f"{reverse('mentions:queue')}?{_filter_query(request, after=page.next_key.encode())}"
         if page.next_key
@@ -72,15 +72,6 @@ def _queue_context(request: AuthedHttpRequest, now: datetime) -> dict[str, Any]:
     }
 
 
-def _choices_context() -> dict[str, Any]:
-    """Option lists of the filter bar and bulk bar: a fixed number of small queries."""
-    return {
-        "agents": list(agents().only("id", "username", "first_name", "last_name")),
-        "teams": list(Team.objects.only("id", "name")),
-        "streams": list(Stream.objects.only("id", "name").order_by("name")),
-    }
-
-
 @require_GET
 @staff_required
 def mention_queue(request: AuthedHttpRequest) -> HttpResponse:
@@ -94,7 +85,7 @@ def mention_queue(request: AuthedHttpRequest) -> HttpResponse:
         return render(request, "mentions/_queue_page.html", context)
     if request.htmx and request.htmx.target == "mention-table":
         return render(request, "mentions/mention_list.html#mention-table", context)
-    context.update(_choices_context())
+    context.update(choices())
     return render(request, "mentions/mention_list.html", context)
 
 

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.forms import Form
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,9 +28,9 @@ from mentions.forms import (
     StatusForm,
     TagForm,
 )
-from mentions.models import Mention, MentionEvent, Note, Tag, Team
+from mentions.models import Mention, MentionEvent, Note, Tag
 from mentions.views.common import (
-    agents,
+    choices,
     get_mention,
     staff_required,
     static_exists,
@@ -71,66 +73,101 @@ def _template_exists(name: str) -> bool:
     return True
 
 
-def _timeline(mention: Mention) -> list[TimelineItem]:
-    """The whole conversation in order: customers' posts, our replies and hand-offs, internal notes."""
-    if mention.conversation_id:
-        posts = list(
-            Mention.objects.filter(
-                account_id=mention.account_id,
-                conversation_id=mention.conversation_id,
-            )
-            .select_related("author")
-            .defer("raw", "author__description")
-            .order_by("created_at", "id")[:THREAD_LIMIT]
+def _conversation(mention: Mention) -> list[Mention]:
+    if not mention.conversation_id:
+        return [mention]
+    return list(
+        Mention.objects.filter(
+            account_id=mention.account_id,
+            conversation_id=mention.conversation_id,
         )
-    else:
-        posts = [mention]
+        .select_related("author")
+        .only(
+            "id",
+            "text",
+            "created_at",
+            "status",
+            "author_id",
+            "author__handle",
+            "author__name",
+        )
+        .order_by("created_at", "id")[:THREAD_LIMIT]
+    )
+
+
+def _timeline_and_history(
+    mention: Mention,
+) -> tuple[list[TimelineItem], list[MentionEvent]]:
+    """The whole conversation in order (customers' posts, our replies and hand-offs, internal notes)
+    and this mention's history, newest first; the events of both come from one query."""
+    posts = _conversation(mention)
     ids = [p.pk for p in posts]
-    events = MentionEvent.objects.filter(
-        mention_id__in=ids, kind__in=OUTWARD_KINDS
-    ).select_related("actor")
+    events = list(
+        MentionEvent.objects.filter(mention_id__in=ids)
+        .select_related("actor")
+        .order_by("-created_at", "-id")[: HISTORY_LIMIT * 2]
+    )
     notes = Note.objects.filter(mention_id__in=ids).select_related("author")
     items = [TimelineItem(at=p.created_at, kind="post", post=p) for p in posts]
-    items += [TimelineItem(at=e.created_at, kind="event", event=e) for e in events]
+    items += [
+        TimelineItem(at=e.created_at, kind="event", event=e)
+        for e in events
+        if e.kind in OUTWARD_KINDS
+    ]
     items += [TimelineItem(at=n.created_at, kind="note", note=n) for n in notes]
-    return sorted(items, key=lambda i: i.at)
-
-
-def _history(mention: Mention) -> list[MentionEvent]:
-    return list(
-        mention.events.select_related("actor").order_by("-created_at", "-id")[
-            :HISTORY_LIMIT
-        ]
-    )
+    history = [e for e in events if e.mention_id == mention.pk][:HISTORY_LIMIT]
+    return sorted(items, key=lambda i: i.at), history
 
 
 def _triage_context(mention: Mention) -> dict[str, Any]:
     return {
         "mention": mention,
         "tags": list(mention.tags.all()),
-        "agents": list(agents().only("id", "username", "first_name", "last_name")),
-        "teams": list(Team.objects.all()),
+        **choices(),
         "statuses": Mention.Status.choices,
         "priorities": Mention.Priority.choices,
-        "note_form": NoteForm(),
     }
 
 
 def _author_context(mention: Mention) -> dict[str, Any]:
     earlier = mention.author.mentions.filter(created_at__lt=mention.created_at)
     return {
-        "earlier_count": earlier.count(),
-        "earlier": list(earlier.defer("raw").order_by("-created_at", "-id")[:5]),
+        "earlier_count": getattr(mention, "earlier_count", 0),
+        "earlier": list(
+            earlier.only("id", "author_id", "text", "status", "created_at").order_by(
+                "-created_at", "-id"
+            )[:5]
+        ),
     }
+
+
+def _get_workspace_mention(mention_id: int) -> Mention:
+    """The mention, with the count of the author's earlier mentions in the same query."""
+    earlier = (
+        Mention.objects.filter(
+            author_id=OuterRef("author_id"), created_at__lt=OuterRef("created_at")
+        )
+        .order_by()
+        .values("author_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return get_object_or_404(
+        Mention.objects.select_related(
+            "author", "account", "thread", "assignee", "team"
+        ).annotate(earlier_count=Coalesce(Subquery(earlier), 0)),
+        pk=mention_id,
+    )
 
 
 def _workspace_context(request: AuthedHttpRequest, mention: Mention) -> dict[str, Any]:
     now = timezone.now()
+    timeline, history = _timeline_and_history(mention)
     context: dict[str, Any] = {
         **_triage_context(mention),
         **_author_context(mention),
-        "timeline": _timeline(mention),
-        "history": _history(mention),
+        "timeline": timeline,
+        "history": history,
         "streams": list(mention.streams.all()),
         "composer_url": _optional_url("responders:composer", mention.pk),
         "others": presence.others(mention.pk, request.user, now=now),
@@ -146,7 +183,7 @@ def _workspace_context(request: AuthedHttpRequest, mention: Mention) -> dict[str
 @require_GET
 @staff_required
 def mention_detail(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
-    mention = get_mention(mention_id)
+    mention = _get_workspace_mention(mention_id)
     presence.heartbeat(mention.pk, request.user, "viewing", now=timezone.now())
     return render(
         request, "mentions/mention_detail.html", _workspace_context(request, mention)
@@ -164,10 +201,11 @@ def _after_action(
                 for error in errors:
                     messages.error(request, str(error))
         return redirect("mentions:detail", mention_id)
+    timeline, history = _timeline_and_history(mention)
     context = {
         **_triage_context(mention),
-        "timeline": _timeline(mention),
-        "history": _history(mention),
+        "timeline": timeline,
+        "history": history,
         "form_errors": form.errors if form is not None else None,
     }
     status = 400 if form is not None and form.errors else 200

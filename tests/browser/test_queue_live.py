@@ -8,7 +8,7 @@ import pytest
 from mentions import polling
 from mentions.sandbox import services as sandbox
 from tests.browser.conftest import login, screenshot
-from tests.mentions.queue_helpers import make_mention
+from tests.mentions.queue_helpers import fresh_cache, make_mention  # noqa: F401  (autouse)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

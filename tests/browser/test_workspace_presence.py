@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 
 from tests.browser.conftest import login, screenshot
-from tests.mentions.queue_helpers import make_mention
+from tests.mentions.queue_helpers import fresh_cache, make_mention  # noqa: F401  (autouse)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from itertools import count
 
+import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from mentions.models import Author, Mention, MentionStream, Stream, Thread, XAccount
@@ -56,3 +58,11 @@ def make_mention(
     if stream is not None:
         MentionStream.objects.create(mention=mention, stream=stream)
     return mention
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Row HTML, role checks and option lists are cached: start each test from an empty cache."""
+    cache.clear()
+    yield
+    cache.clear()

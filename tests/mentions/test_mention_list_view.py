@@ -9,6 +9,7 @@ import time_machine
 from django.utils import timezone
 
 from mentions.models import Author, Mention, MentionStream, Stream, Thread, XAccount
+from tests.mentions.queue_helpers import fresh_cache  # noqa: F401  (autouse)
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,11 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from mentions import presence
-from tests.mentions.queue_helpers import make_account, make_mention
+from tests.mentions.queue_helpers import (
+    fresh_cache,  # noqa: F401  (autouse)
+    make_account,
+    make_mention,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -13,7 +14,12 @@ from django.utils import timezone
 from mentions import queue
 from mentions.models import Mention, Tag, Team
 from mentions.sla.models import SlaClock
-from tests.mentions.queue_helpers import make_account, make_mention, make_stream
+from tests.mentions.queue_helpers import (
+    fresh_cache,  # noqa: F401  (autouse)
+    make_account,
+    make_mention,
+    make_stream,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -363,8 +369,18 @@ def test_each_row_shows_what_an_agent_needs(agent_client, agent, account, stream
         assert expected in content
 
 
+def _count(client, *, cold: bool):
+    if cold:
+        cache.clear()
+    else:
+        client.get("/mentions/")  # every row is in the row cache now
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/mentions/")
+    return len(queries.captured_queries), len(response.context["mentions"])
+
+
 def test_the_queue_query_count_is_the_same_for_5_and_50_rows(
-    agent_client, agent, account, stream, django_assert_num_queries
+    agent_client, agent, account, stream
 ):
     tag = Tag.objects.create(name="billing")
     team = Team.objects.create(name="Care")
@@ -375,16 +391,61 @@ def test_the_queue_query_count_is_the_same_for_5_and_50_rows(
             m.tags.add(tag)
 
     add(5)
-    agent_client.get("/mentions/")  # warm the session
-    with CaptureQueriesContext(connection) as five:
-        response = agent_client.get("/mentions/")
-    assert len(response.context["mentions"]) == 5
+    cold_5, warm_5 = _count(agent_client, cold=True), _count(agent_client, cold=False)
     add(45)
+    cold_50, warm_50 = _count(agent_client, cold=True), _count(agent_client, cold=False)
 
-    with django_assert_num_queries(len(five.captured_queries)):
-        response = agent_client.get("/mentions/")
+    assert (cold_5[1], cold_50[1]) == (5, 50)
+    assert (
+        cold_50[0] == cold_5[0]
+    )  # rows rendered: keys, rows, streams, tags, whatever the count
+    assert (
+        warm_50[0] == warm_5[0] == 3
+    )  # session, user, the keys; the rows come from the cache
 
-    assert len(response.context["mentions"]) == 50
+
+def test_a_cached_row_is_rendered_again_when_its_sla_or_author_changes(
+    agent_client, account, stream
+):
+    mention = make_mention(account, stream, name="Old Name")
+    agent_client.get("/mentions/")
+    Mention.objects.filter(pk=mention.pk).update(
+        sla_due_at=timezone.now() + timedelta(minutes=30)
+    )
+    type(mention.author).objects.filter(pk=mention.author_id).update(
+        name="New Name", updated_at=timezone.now()
+    )
+
+    content = agent_client.get("/mentions/").content.decode()
+
+    assert "New Name" in content
+    assert 'class="sla-countdown"' in content
+
+
+def test_only_our_own_rendered_rows_are_trusted_from_the_cache(
+    agent_client, account, stream, monkeypatch
+):
+    from mentions import queue_rows
+
+    make_mention(account, stream, text="plain text")
+    agent_client.get("/mentions/")
+    for key in list(_row_keys(queue_rows)):
+        cache.set(
+            key, "<script>window.pwned=1</script>"
+        )  # a plain str, not our SafeString
+
+    content = agent_client.get("/mentions/").content.decode()
+
+    assert "<script>window.pwned" not in content
+    assert "plain text" in content
+
+
+def _row_keys(queue_rows):
+    from mentions.models import Mention as M
+
+    qs = M.objects.order_by("id")
+    now = timezone.now()
+    return [queue_rows._cache_key(s, now) for s in queue_rows.stamps(qs)]
 
 
 @pytest.mark.postgres

@@ -7,7 +7,11 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from mentions.models import Mention, MentionEvent
-from tests.mentions.queue_helpers import make_account, make_mention
+from tests.mentions.queue_helpers import (
+    fresh_cache,  # noqa: F401  (autouse)
+    make_account,
+    make_mention,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,11 @@ from django.utils import timezone
 
 from mentions import queue, triage
 from mentions.models import Mention
-from tests.mentions.queue_helpers import make_account, make_mention
+from tests.mentions.queue_helpers import (
+    fresh_cache,  # noqa: F401  (autouse)
+    make_account,
+    make_mention,
+)
 
 pytestmark = pytest.mark.django_db
 

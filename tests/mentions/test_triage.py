@@ -9,7 +9,11 @@ from django.utils import timezone
 
 from mentions import triage
 from mentions.models import Mention, MentionEvent, Note, Tag, Team
-from tests.mentions.queue_helpers import make_account, make_mention
+from tests.mentions.queue_helpers import (
+    fresh_cache,  # noqa: F401  (autouse)
+    make_account,
+    make_mention,
+)
 
 pytestmark = pytest.mark.django_db
 

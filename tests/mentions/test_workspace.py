@@ -12,7 +12,12 @@ from django.utils import timezone
 from mentions import triage
 from mentions.history import record_event
 from mentions.models import Author, Mention, MentionEvent, Tag, Team
-from tests.mentions.queue_helpers import make_account, make_mention, make_stream
+from tests.mentions.queue_helpers import (
+    fresh_cache,  # noqa: F401  (autouse)
+    make_account,
+    make_mention,
+    make_stream,
+)
 
 pytestmark = pytest.mark.django_db
 
