@@ -441,9 +441,7 @@ def test_only_our_own_rendered_rows_are_trusted_from_the_cache(
 
 
 def _row_keys(queue_rows):
-    from mentions.models import Mention as M
-
-    qs = M.objects.order_by("id")
+    qs = Mention.objects.order_by("id")
     now = timezone.now()
     return [queue_rows._cache_key(s, now) for s in queue_rows.stamps(qs)]
 
