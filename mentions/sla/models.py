@@ -180,12 +180,15 @@ class SlaClock(models.Model):
         related_name="clocks",
         db_index=False,
     )  # sla_slaclock_cycle leads with it
+    # No index on policy or stopped_by: ingest writes two clocks per mention inside its transaction,
+    # and no frequent query looks clocks up by either (deleting a policy or a user, which scans, is rare).
     policy = models.ForeignKey(
         SlaPolicy,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="clocks",
+        db_index=False,
     )
     target = models.CharField(max_length=16, choices=Target.choices)
     cycle = models.PositiveSmallIntegerField(
@@ -214,6 +217,7 @@ class SlaClock(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
     )
     stopped_by_channel = models.CharField(max_length=10, blank=True)
     # Filled when the clock stops, so reports aggregate in SQL without redoing calendar math.
