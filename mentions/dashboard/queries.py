@@ -289,9 +289,11 @@ def build_dashboard(
     """Every figure of the page for `f`; `only_agent` keeps the per-agent table to that agent's row."""
     with transaction.atomic():
         if sql.is_postgres():
-            # Percentile sorts of a 90-day range stay in memory instead of spilling to disk.
+            # Percentile sorts of a 90-day range stay in memory instead of spilling to disk, and these
+            # one-off aggregates do not pay for JIT compilation (about 100 ms per query on 90 days).
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL work_mem = '64MB'")
+                cursor.execute("SET LOCAL jit = off")
         inbound, customers = volume(f)
         if only_agent is None:
             agents, teams = people_tables(f)
