@@ -10,7 +10,7 @@ The public API (other modules call exactly these; keep the signatures):
 
 Choices (docs/sla.md explains them to users):
 - Every customer post gets its own response clock: first response while the thread has never had a
-  human answer, else next response cycle n (n = answers so far + 1 for next responses). One human
+  human answer, else next response cycle n (n = the highest answered next-response cycle + 1). One human
   answer stops the response clocks of all the thread's posts that started at or before it, so the
   oldest unanswered post is the one that drives (and breaches) the thread.
 - Waiting pauses active clocks; an already breached clock stays breached (it cannot be un-breached).
@@ -52,7 +52,6 @@ from mentions.sla.models import SlaClock
 from mentions.sla.policies import pick_policy, uses_tags
 
 CHANNELS = ("reply", "dm", "email", "phone")
-WORKING = (Mention.Status.NEW, Mention.Status.OPEN)
 Status = Mention.Status
 
 

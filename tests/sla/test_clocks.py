@@ -369,3 +369,18 @@ def test_reopening_into_waiting_starts_the_new_cycle_paused(
     change(m, S.WAITING, T0 + timedelta(minutes=20))
     assert clocks(m)["resolution#2"].state == SlaClock.State.PAUSED
     assert m.sla_due_at is None
+
+
+def test_automated_triage_never_stops_a_response_clock(make_mention, default_policy):
+    from mentions import triage
+
+    m = make_mention(created_at=T0)
+    sla.start_clocks([m.pk], now=T0)
+    at = T0 + timedelta(minutes=3)
+    triage.add_tags(m, ["billing"], actor=None, now=at)
+    triage.add_note(m, "escalated by rule", actor=None, now=at)
+    triage.assign_mention(m, assignee=None, actor=None, now=at)
+    triage.set_status(m, Mention.Status.OPEN, actor=None, now=at)
+    assert {c.state for c in clocks(m).values()} == {SlaClock.State.ACTIVE}
+    m.refresh_from_db()
+    assert m.sla_due_at == T0 + timedelta(minutes=60)
