@@ -384,3 +384,56 @@ def test_automated_triage_never_stops_a_response_clock(make_mention, default_pol
     assert {c.state for c in clocks(m).values()} == {SlaClock.State.ACTIVE}
     m.refresh_from_db()
     assert m.sla_due_at == T0 + timedelta(minutes=60)
+
+
+def _business(policy, calendar):
+    policy.calendar = calendar
+    policy.first_response_business = True
+    policy.resolution_minutes = None
+    policy.save()
+
+
+def test_a_business_due_time_across_the_fall_back_weekend_is_in_local_winter_time(
+    make_mention, default_policy, berlin_office
+):
+    _business(default_policy, berlin_office)
+    m = make_mention(created_at=utc(2026, 10, 23, 14, 30))  # Fri 16:30 CEST
+    sla.start_clocks([m.pk], now=m.created_at)
+    m.refresh_from_db()
+    assert m.sla_due_at == utc(
+        2026, 10, 26, 8, 30
+    )  # Mon 09:30 CET, clocks went back on Sunday
+    assert m.sla_hint.startswith("First response due Mon 26 Oct 09:30 CET")
+
+
+def test_a_business_due_time_across_the_spring_forward_weekend_is_in_local_summer_time(
+    make_mention, default_policy, berlin_office
+):
+    _business(default_policy, berlin_office)
+    m = make_mention(created_at=utc(2026, 3, 27, 15, 30))  # Fri 16:30 CET
+    sla.start_clocks([m.pk], now=m.created_at)
+    m.refresh_from_db()
+    assert m.sla_due_at == utc(2026, 3, 30, 7, 30)  # Mon 09:30 CEST
+    assert m.sla_hint.startswith("First response due Mon 30 Mar 09:30 CEST")
+
+
+def test_public_and_custom_holidays_push_a_business_due_time(
+    make_mention, default_policy, berlin_office
+):
+    from datetime import date
+
+    from mentions.sla.models import Holiday
+
+    Holiday.objects.create(
+        calendar=berlin_office, date=date(2026, 12, 28), name="Team day"
+    )
+    berlin_office.save()  # editing a calendar bumps its version (the pages do this)
+    _business(default_policy, berlin_office)
+    m = make_mention(
+        created_at=utc(2026, 12, 24, 15, 30)
+    )  # Thu 16:30 CET, then 25/26 Dec
+    sla.start_clocks([m.pk], now=m.created_at)
+    m.refresh_from_db()
+    assert m.sla_due_at == utc(
+        2026, 12, 29, 8, 30
+    )  # Tue 09:30: Mon 28 Dec is the team day
