@@ -50,6 +50,12 @@ def _setup_beat_schedule(sender: Celery, **kwargs: object) -> None:
                 "expires": settings.X_DISPATCH_INTERVAL * 2,
             },
         },
+        # Picks up outbound rows whose task was lost (a worker killed outright): see responders/delivery.py.
+        "recover-outbounds": {
+            "task": "responders.tasks.recover_outbounds_task",
+            "schedule": 60.0,
+            "options": {"queue": Queue.DELIVERY.value, "expires": 120},
+        },
         "sweep-escalations": {
             "task": "mentions.escalation.tasks.sweep_escalations_task",
             "schedule": settings.SLA_SWEEP_INTERVAL,
