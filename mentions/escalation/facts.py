@@ -43,7 +43,7 @@ class Facts:
     text: str
     team_id: int | None
     assignee_id: int | None
-    ingested_at: datetime
+    created_at: datetime
     stream_ids: set[int] = field(default_factory=set)
     clocks: list[Clock] = field(default_factory=list)
     last_assignment_at: datetime | None = None
@@ -63,7 +63,7 @@ def load(
             text=row["text"],
             team_id=row["team_id"],
             assignee_id=row["assignee_id"],
-            ingested_at=row["ingested_at"],
+            created_at=row["created_at"],
         )
         for row in Mention.objects.filter(pk__in=mention_ids).values(
             "id",
@@ -74,7 +74,7 @@ def load(
             "text",
             "team_id",
             "assignee_id",
-            "ingested_at",
+            "created_at",
         )
     }
     if streams:
@@ -113,8 +113,9 @@ def _clock_matches(clock: Clock, condition: dict[str, Any], now: datetime) -> bo
     if clock.target != condition["target"] or clock.is_stopped:
         return False
     if condition.get("breached"):
-        return clock.state == SlaClock.State.BREACHED or (
-            clock.state == SlaClock.State.ACTIVE and clock.due_at <= now
+        return (
+            clock.state in (SlaClock.State.ACTIVE, SlaClock.State.BREACHED)
+            and clock.due_at <= now
         )
     within = timedelta(minutes=condition["due_within_minutes"])
     return clock.state == SlaClock.State.ACTIVE and now < clock.due_at <= now + within
@@ -125,7 +126,7 @@ def _mention_matches(conditions: Conditions, f: Facts, now: datetime) -> bool:
         return False
     if "unassigned_minutes" in conditions:
         since = now - timedelta(minutes=conditions["unassigned_minutes"])
-        if f.assignee_id is not None or f.ingested_at > since:
+        if f.assignee_id is not None or f.created_at > since:
             return False
         if f.last_assignment_at is not None and f.last_assignment_at > since:
             return False

@@ -7,8 +7,8 @@ Conditions (a JSON object; every key that is present must hold, i.e. they combin
   `{"target": ..., "breached": true}` (marked breached, or still running past its due time: the
   condition reads `SlaClock.due_at` itself so it does not depend on when breaches were marked).
   A rule with a clock condition fires once per clock cycle; without one, once per mention.
-- `unassigned_minutes`: nobody has been assigned for X minutes (since it arrived, or since the
-  last assignment change).
+- `unassigned_minutes`: nobody has been assigned for X minutes (since the post's time, like the
+  SLA clocks, or since the last assignment change).
 - `min_priority` (1-4), `max_sentiment` (VADER compound, -1..1), `min_followers`,
 - `keywords`: any of them appears in the text (case-insensitive),
 - `streams` / `teams`: ids; the mention matched one of the streams / belongs to one of the teams.
@@ -245,9 +245,7 @@ def _mention_q(conditions: Conditions, *, now: datetime, prefix: str, outer: str
     q = Q(**{f"{prefix}status__in": OPEN_STATUSES})
     if "unassigned_minutes" in conditions:
         since = now - timedelta(minutes=conditions["unassigned_minutes"])
-        q &= Q(
-            **{f"{prefix}assignee__isnull": True, f"{prefix}ingested_at__lte": since}
-        )
+        q &= Q(**{f"{prefix}assignee__isnull": True, f"{prefix}created_at__lte": since})
         # An assignment change (e.g. unassigned 5 minutes ago) restarts the "unassigned for" time.
         q &= Q(
             ~Exists(
@@ -284,23 +282,25 @@ def _mention_q(conditions: Conditions, *, now: datetime, prefix: str, outer: str
 def _clock_q(clock: ClockCondition, *, now: datetime) -> Q:
     q = Q(target=clock["target"], stopped_at__isnull=True)
     if clock.get("breached"):
-        # Breached, or running past due but not marked yet (the sweep marks breaches first, but
-        # evaluation at ingest and a no-op mark_breaches must not miss it).
-        return q & (
-            Q(state=SlaClock.State.BREACHED)
-            | Q(state=SlaClock.State.ACTIVE, due_at__lte=now)
+        # Marked breached, or running past due but not marked yet (evaluation at ingest must not
+        # depend on when mark_breaches ran). A breached clock is always past due (mentions.sla
+        # reverts it to active when a re-applied policy moves due_at later), so one due_at range
+        # over the running-clock index (sla_slaclock_running_due) covers both.
+        return q & Q(
+            state__in=[SlaClock.State.ACTIVE, SlaClock.State.BREACHED], due_at__lte=now
         )
     within = timedelta(minutes=clock["due_within_minutes"])
     return q & Q(state=SlaClock.State.ACTIVE, due_at__gt=now, due_at__lte=now + within)
 
 
-def is_static(conditions: Conditions) -> bool:
-    """True when only the mention's own state can make the rule match (no clock, no elapsed time).
+def is_per_mention(conditions: Conditions) -> bool:
+    """True for a rule without a clock condition: it fires once per mention.
 
-    Such a rule's answer changes only when the mention changes, so most sweeps check it only on
-    the mentions updated since shortly before (`Mention.updated_at`, indexed), not on all open work.
+    Its answer changes only when the mention changes (`Mention.updated_at`, indexed) or, for
+    "unassigned for X", when the post's age crosses X (`created_at`, indexed), so most sweeps check
+    it only on those mentions instead of on all open work.
     """
-    return "clock" not in conditions and "unassigned_minutes" not in conditions
+    return "clock" not in conditions
 
 
 def candidates(
@@ -313,7 +313,9 @@ def candidates(
 ) -> QuerySet[Any, dict[str, Any]]:
     """Rows {rule, mention, target, cycle} that match the rule and have not fired yet.
 
-    `changed_since` limits a per-mention rule to mentions updated since then (see is_static).
+    `changed_since` (an incremental sweep, see is_per_mention) limits a rule without a clock condition
+    to the mentions that may have started to match since then: those updated since then, and for
+    "unassigned for X" the ones whose post time crossed the X-minute mark in the meantime.
     """
     from mentions.escalation.models import EscalationFiring
 
@@ -344,7 +346,11 @@ def candidates(
         if mention_ids is not None:
             rows = rows.filter(pk__in=mention_ids)
         if changed_since is not None:
-            rows = rows.filter(updated_at__gte=changed_since)
+            recent = Q(updated_at__gte=changed_since)
+            if "unassigned_minutes" in conditions:
+                crossed = now - timedelta(minutes=conditions["unassigned_minutes"])
+                recent |= Q(created_at__gt=crossed - (now - changed_since))
+            rows = rows.filter(recent)
         rows = rows.annotate(
             r=Value(rule_id, output_field=IntegerField()),
             m=F("pk"),

@@ -29,14 +29,14 @@ from django.db import connection, transaction
 
 from mentions.escalation import actions, facts, notify
 from mentions.escalation.models import EscalationFiring, EscalationRule
-from mentions.escalation.rules import Conditions, candidates, is_static
+from mentions.escalation.rules import Conditions, candidates, is_per_mention
 from mentions.models import Mention
 from mentions.sla import services as sla
 
 log = logging.getLogger(__name__)
 
-# Static rules are re-checked on every open mention this often (seconds), and otherwise on the
-# mentions updated within change_window() (several sweep intervals, so a late sweep misses nothing).
+# Per-mention rules are re-checked on every open mention this often (seconds), and otherwise on the
+# mentions that changed within change_window() (several sweep intervals: a late sweep misses nothing).
 FULL_EVALUATION = 300
 FULL_EVALUATION_KEY = "escalation:full-evaluation"
 
@@ -73,7 +73,8 @@ def find_matches(
 ) -> list[tuple[int, int, str, int]]:
     """(rule, mention, target, cycle) rows that match and have not fired yet, in one query.
 
-    With `changed_since`, static rules (rules.is_static) only look at mentions updated since then.
+    With `changed_since`, per-mention rules (rules.is_per_mention) only look at the mentions that
+    may have started to match since then.
     """
     ids = list(mention_ids) if mention_ids is not None else None
     parts = []
@@ -85,7 +86,7 @@ def find_matches(
                 conditions,
                 now=now,
                 mention_ids=ids,
-                changed_since=changed_since if is_static(conditions) else None,
+                changed_since=changed_since if is_per_mention(conditions) else None,
             )
         )
     if not parts:
@@ -173,9 +174,7 @@ def evaluate_mentions(mention_ids: Sequence[int], *, now: datetime) -> None:
     """
     if not mention_ids:
         return
-    # A mention that just arrived cannot have been unassigned for X > 0 minutes: skip those rules
-    # here (the sweep evaluates them) and spare the ingest path their history look-up.
-    rules = [r for r in _active_rules() if not r.conditions.get("unassigned_minutes")]
+    rules = _active_rules()
     if not rules:
         return
     page = facts.load(
@@ -199,11 +198,13 @@ def evaluate_mentions(mention_ids: Sequence[int], *, now: datetime) -> None:
 def sweep(*, now: datetime, full: bool | None = None) -> int:
     """Mark breaches, then fire every rule whose conditions an open mention meets.
 
-    - Clock and "unassigned for" rules are checked on every open mention each time.
-    - Static rules (rules.is_static) are checked on the mentions updated within change_window(),
-      and on all open mentions in a full evaluation: `full=True`, or, when `full` is None, the
-      first sweep (on any worker) once FULL_EVALUATION seconds have passed, which catches changes
-      that do not touch the mention row (the author's followers, a new stream link).
+    - Clock rules are checked on every running clock each time (through the due_at index).
+    - Per-mention rules (rules.is_per_mention) are checked on the mentions that may have started
+      to match within change_window() (updated, or crossing an "unassigned for" age), and on all
+      open mentions in a full evaluation: `full=True`, or, when `full` is None, the first sweep
+      (on any worker) once FULL_EVALUATION seconds have passed, which catches changes that do not
+      touch the mention row (the author's followers, a new stream link, an unassignment that ages
+      past X minutes later than the window).
     - Deliveries whose task was lost are re-queued (notify.requeue_stale).
     Returns how many firings this call made.
     """

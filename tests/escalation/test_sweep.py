@@ -71,6 +71,22 @@ def test_static_rules_look_only_at_recently_updated_mentions_between_full_evalua
     }
 
 
+def test_an_incremental_sweep_finds_mentions_just_crossing_the_unassigned_age(
+    make_mention,
+):
+    crossing = make_mention(age_minutes=30, updated_at=NOW - timedelta(hours=1))
+    make_mention(
+        age_minutes=90, updated_at=NOW - timedelta(hours=1)
+    )  # left to the full sweep
+    make_rule({"unassigned_minutes": 30})
+
+    services.sweep(now=NOW, full=False)
+
+    assert list(EscalationFiring.objects.values_list("mention_id", flat=True)) == [
+        crossing.pk
+    ]
+
+
 def test_clock_rules_look_at_every_open_mention_on_every_sweep(make_mention):
     old = make_mention(updated_at=NOW - timedelta(hours=1))
     make_clock(old, due_in=timedelta(minutes=5))
