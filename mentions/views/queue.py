@@ -104,7 +104,10 @@ def mention_queue_updates(request: AuthedHttpRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET)
     qs = queue.filtered(form.filters(), user=request.user, now=now)
     changes = queue.changes_since(qs, since=since, now=now)
-    if not changes.rows and not changes.removed:
+    if changes.truncated:
+        response = HttpResponse(status=204)
+        response["X-Queue-Reload"] = "1"
+    elif not changes.rows and not changes.removed:
         response = HttpResponse(status=204)
     else:
         response = render(

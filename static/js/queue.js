@@ -194,6 +194,11 @@
       });
       if (gen !== generation || !(resp.ok || resp.status === 204)) return;
       const next = resp.headers.get("X-Queue-Checked-At");
+      if (resp.headers.get("X-Queue-Reload") && window.htmx) {
+        // Too many changes to merge (a large bulk action): fetch the table again.
+        window.htmx.ajax("GET", window.location.href, { target: "#mention-table", swap: "outerHTML" });
+        return;
+      }
       if (resp.status === 200) merge(await resp.text(), resp.headers.get("X-Queue-Removed"));
       if (next && gen === generation) checkedAt = next;
     } catch (e) {

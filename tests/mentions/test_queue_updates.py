@@ -111,3 +111,16 @@ def test_a_change_committed_just_before_the_cursor_is_still_seen(agent_client, o
     content = poll(agent_client, queue.to_micros(cursor)).content.decode()
 
     assert f'id="mention-{old[0].pk}"' in content
+
+
+def test_too_many_changes_at_once_ask_the_browser_to_reload_the_table(
+    agent_client, account, old, monkeypatch
+):
+    monkeypatch.setattr(queue, "LIVE_MAX_ROWS", 3)
+    for n in range(3):
+        make_mention(account, text=f"burst {n}")
+
+    response = poll(agent_client, five_minutes_ago())
+
+    assert response.status_code == 204
+    assert response["X-Queue-Reload"] == "1"
