@@ -387,6 +387,12 @@ class Mention(models.Model):
             ),
             # The live queue's poll: rows changed since the cursor.
             models.Index(fields=["updated_at"], name="mentions_mention_updated"),
+            # The workspace's conversation: every post of one conversation, in order.
+            models.Index(
+                fields=["conversation_id", "created_at", "id"],
+                name="mentions_mention_conversation",
+                condition=~Q(conversation_id=""),
+            ),
             # "My mentions".
             models.Index(
                 fields=["assignee", "status"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,6 +12,7 @@ from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
@@ -25,7 +27,7 @@ from mentions.forms import (
     tag_names,
 )
 from mentions.models import Mention
-from mentions.views.common import choices, staff_required, static_exists
+from mentions.views.common import Choice, choices, staff_required, static_exists
 
 
 def _since_param(raw: str | None) -> datetime | None:
@@ -39,6 +41,10 @@ def _filter_query(request: AuthedHttpRequest, **extra: str) -> str:
     pairs = [(k, v) for k, vs in request.GET.lists() for v in vs if k != "after"]
     pairs += list(extra.items())
     return urlencode(pairs)
+
+
+def _choice_list(name: str) -> list[Choice]:
+    return choices()[name]
 
 
 def _queue_context(request: AuthedHttpRequest, now: datetime) -> dict[str, Any]:
@@ -85,7 +91,13 @@ def mention_queue(request: AuthedHttpRequest) -> HttpResponse:
         return render(request, "mentions/_queue_page.html", context)
     if request.htmx and request.htmx.target == "mention-table":
         return render(request, "mentions/mention_list.html#mention-table", context)
-    context.update(choices())
+    # Read only when the cached filter and bulk bars have expired.
+    context.update(
+        {
+            name: SimpleLazyObject(partial(_choice_list, name))
+            for name in ("agents", "teams", "streams")
+        }
+    )
     return render(request, "mentions/mention_list.html", context)
 
 
