@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Max
 
@@ -44,6 +44,7 @@ class Facts:
     team_id: int | None
     assignee_id: int | None
     created_at: datetime
+    sla_due_at: datetime | None = None
     stream_ids: set[int] = field(default_factory=set)
     clocks: list[Clock] = field(default_factory=list)
     last_assignment_at: datetime | None = None
@@ -52,7 +53,19 @@ class Facts:
 def load(
     mention_ids: Sequence[int], *, clocks: bool, streams: bool, assignments: bool
 ) -> list[Facts]:
-    """The facts of these mentions in one query, plus one per kind of related row the rules read."""
+    """The facts of these mentions in one query, plus one per kind of related row asked for."""
+    facts = load_base(mention_ids)
+    add_related(
+        facts,
+        clocks=list(facts) if clocks else [],
+        streams=list(facts) if streams else [],
+        assignments=list(facts) if assignments else [],
+    )
+    return list(facts.values())
+
+
+def load_base(mention_ids: Sequence[int]) -> dict[int, Facts]:
+    """The mention fields the conditions read, in one query."""
     facts = {
         row["id"]: Facts(
             id=row["id"],
@@ -64,6 +77,7 @@ def load(
             team_id=row["team_id"],
             assignee_id=row["assignee_id"],
             created_at=row["created_at"],
+            sla_due_at=row["sla_due_at"],
         )
         for row in Mention.objects.filter(pk__in=mention_ids).values(
             "id",
@@ -75,15 +89,27 @@ def load(
             "team_id",
             "assignee_id",
             "created_at",
+            "sla_due_at",
         )
     }
+    return facts
+
+
+def add_related(
+    facts: dict[int, Facts],
+    *,
+    clocks: Sequence[int],
+    streams: Sequence[int],
+    assignments: Sequence[int],
+) -> None:
+    """Fill in clocks, stream links and the last assignment change for the given mentions."""
     if streams:
         for mention_id, stream_id in MentionStream.objects.filter(
-            mention_id__in=facts
+            mention_id__in=streams
         ).values_list("mention_id", "stream_id"):
             facts[mention_id].stream_ids.add(stream_id)
     if clocks:
-        for row in SlaClock.objects.filter(mention_id__in=facts).values(
+        for row in SlaClock.objects.filter(mention_id__in=clocks).values(
             "mention_id", "target", "cycle", "state", "due_at", "stopped_at"
         ):
             facts[row["mention_id"]].clocks.append(
@@ -98,7 +124,7 @@ def load(
     if assignments:
         for mention_id, last in (
             MentionEvent.objects.filter(
-                mention_id__in=facts, kind=MentionEvent.Kind.ASSIGNED
+                mention_id__in=assignments, kind=MentionEvent.Kind.ASSIGNED
             )
             .values("mention_id")
             .annotate(last=Max("created_at"))
@@ -106,7 +132,6 @@ def load(
             .values_list("mention_id", "last")
         ):
             facts[mention_id].last_assignment_at = last
-    return list(facts.values())
 
 
 def _clock_matches(clock: Clock, condition: dict[str, Any], now: datetime) -> bool:
@@ -145,6 +170,33 @@ def _mention_matches(conditions: Conditions, f: Facts, now: datetime) -> bool:
     if conditions.get("streams") and not f.stream_ids & set(conditions["streams"]):
         return False
     return not (conditions.get("teams") and f.team_id not in conditions["teams"])
+
+
+def needs(
+    conditions: Conditions, f: Facts, *, now: datetime
+) -> tuple[bool, bool, bool] | None:
+    """Pre-filter on the base facts: None when the rule cannot match, else which related rows
+    (clocks, stream links, assignment history) deciding it needs.
+
+    Clock conditions use Mention.sla_due_at, the due time of the mention's most urgent running
+    (active or breached) clock, which mentions.sla.start_clocks sets before ingest evaluates: when
+    it is later than the rule's window, no clock of the mention can match.
+    """
+    # Everything but the stream links and the assignment history, which are not loaded yet.
+    base = cast(Conditions, {k: v for k, v in conditions.items() if k != "streams"})
+    base.pop("clock", None)
+    if not _mention_matches(base, replace(f, last_assignment_at=None), now):
+        return None
+    clock = conditions.get("clock")
+    if clock is not None:
+        horizon = now + timedelta(minutes=clock.get("due_within_minutes", 0))
+        if f.sla_due_at is None or f.sla_due_at > horizon:
+            return None
+    return (
+        clock is not None,
+        bool(conditions.get("streams")),
+        "unassigned_minutes" in conditions,
+    )
 
 
 def matches(

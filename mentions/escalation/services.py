@@ -167,29 +167,49 @@ def _run(
 def evaluate_mentions(mention_ids: Sequence[int], *, now: datetime) -> None:
     """Fire the rules whose conditions the new mentions already meet.
 
-    Cheap on the ingest path: one query loads the active rules, then the page's facts come in one
-    flat query plus one per kind of related row the rules read (clocks, stream links); the
-    conditions are applied in Python (facts.matches, same meaning as the sweep's SQL). Nothing is
-    written unless something matched.
+    Cheap on the ingest path: one query loads the active rules and one the page's mention fields;
+    the conditions are applied in Python (facts.needs, then facts.matches: the same meaning as the
+    sweep's SQL), loading clocks, stream links or assignment history only for the mentions a rule
+    still needs them for. Nothing is written unless something matched.
     """
     if not mention_ids:
         return
     rules = _active_rules()
     if not rules:
         return
-    page = facts.load(
-        mention_ids,
-        clocks=any("clock" in r.conditions for r in rules),
-        streams=any(r.conditions.get("streams") for r in rules),
-        assignments=any("unassigned_minutes" in r.conditions for r in rules),
+    page = facts.load_base(mention_ids)
+    # Pre-filter on the mention fields (and sla_due_at for clock rules); load clocks, stream links
+    # and assignment history only for the mentions some rule still needs them for: usually none.
+    candidates_by_rule: dict[int, list[int]] = {}
+    need_clocks: set[int] = set()
+    need_streams: set[int] = set()
+    need_assignments: set[int] = set()
+    for rule in rules:
+        conditions = cast(Conditions, rule.conditions)
+        for f in page.values():
+            need = facts.needs(conditions, f, now=now)
+            if need is None:
+                continue
+            candidates_by_rule.setdefault(rule.pk, []).append(f.id)
+            for wanted, into in zip(
+                need, (need_clocks, need_streams, need_assignments), strict=True
+            ):
+                if wanted:
+                    into.add(f.id)
+    if not candidates_by_rule:
+        return
+    facts.add_related(
+        page,
+        clocks=sorted(need_clocks),
+        streams=sorted(need_streams),
+        assignments=sorted(need_assignments),
     )
     for rule in rules:
+        conditions = cast(Conditions, rule.conditions)
         rows = [
-            (f.id, target, cycle)
-            for f in page
-            for target, cycle in facts.matches(
-                cast(Conditions, rule.conditions), f, now=now
-            )
+            (mention_id, target, cycle)
+            for mention_id in candidates_by_rule.get(rule.pk, [])
+            for target, cycle in facts.matches(conditions, page[mention_id], now=now)
         ]
         if rows:
             _fire(rule, rows, now=now)

@@ -96,3 +96,39 @@ def test_python_matching_agrees_with_sql(population, conditions):
     assert python == sql
     assert sql  # the population gives every rule something to match
     assert Mention.objects.count() == 60
+
+
+@pytest.mark.parametrize("conditions", RULES)
+def test_ingest_evaluation_fires_exactly_what_the_sweep_would(population, conditions):
+    from django.db.models import Min, OuterRef, Subquery
+
+    from mentions.escalation import services
+    from mentions.escalation.models import EscalationFiring
+
+    # What mentions.sla maintains: the due time of each mention's most urgent running clock.
+    running = (
+        SlaClock.objects.filter(
+            mention=OuterRef("pk"),
+            state__in=["active", "breached"],
+            stopped_at__isnull=True,
+        )
+        .values("mention")
+        .annotate(due=Min("due_at"))
+        .values("due")
+    )
+    Mention.objects.update(sla_due_at=Subquery(running))
+    conditions = dict(conditions)
+    if conditions.get("streams") == "stream":
+        conditions["streams"] = [population["stream"].pk]
+    if conditions.get("teams") == "team":
+        conditions["teams"] = [population["team"].pk]
+    rule = make_rule(conditions, [{"type": "add_note", "body": "x"}])
+    ids = [m.pk for m in population["mentions"]]
+    expected = {
+        (m, t, c) for _, m, t, c in find_matches([rule], now=NOW, mention_ids=ids)
+    }
+
+    services.evaluate_mentions(ids, now=NOW)
+
+    fired = set(EscalationFiring.objects.values_list("mention_id", "target", "cycle"))
+    assert fired == expected
