@@ -6,14 +6,14 @@ that also moves the stream's checkpoint (see polling.py), so rows and cursor com
 
 With `enrich=True` (what polling does) each new mention is scored before the insert (mentions/scoring.py:
 priority, reasons, sentiment, monitoring suggestion, written by the same INSERT), and the new ids are
-handed to the SLA clocks and the escalation rules in the same transaction (contracts §9). Only new rows
-are scored: a stored mention, and so an agent's priority override, is never rewritten.
+handed to the SLA clocks and the escalation rules in the same transaction (contracts §9). Scores are only
+written with new rows: a stored mention, and so an agent's priority override, is never rewritten.
 
 Two paths with the same behaviour:
 - PostgreSQL: ONE statement a page (`_STORE_PAGE`): authors, threads, mentions and stream links are
-  data-modifying CTEs over `unnest()` of typed arrays. Each round trip and each statement's parse/plan
-  cost about as much as the row work, and `json_populate_recordset` over the wide mentions row type cost
-  ~5 ms a page more than `unnest` (bench/ingest, docs/ingest.md).
+  data-modifying CTEs over `unnest()` of typed arrays: one round trip and one plan a page, and
+  `json_populate_recordset` over the wide mentions row type cost ~5 ms a page more than `unnest`
+  (docs/ingest.md has the measurements).
 - Anything else (the embedded SQLite): the ORM's bulk_create.
 """
 
