@@ -282,7 +282,10 @@ class Mention(models.Model):
         XAccount, on_delete=models.PROTECT, related_name="mentions"
     )
     author = models.ForeignKey(
-        Author, on_delete=models.PROTECT, related_name="mentions"
+        Author,
+        on_delete=models.PROTECT,
+        related_name="mentions",
+        db_index=False,  # mentions_mention_author leads with it
     )
     thread = models.ForeignKey(
         Thread, on_delete=models.PROTECT, related_name="mentions"
@@ -387,6 +390,10 @@ class Mention(models.Model):
             ),
             # The live queue's poll: rows changed since the cursor.
             models.Index(fields=["updated_at"], name="mentions_mention_updated"),
+            # The workspace's author card: the author's earlier mentions, newest first.
+            models.Index(
+                fields=["author", "-created_at", "-id"], name="mentions_mention_author"
+            ),
             # The workspace's conversation: every post of one conversation, in order.
             models.Index(
                 fields=["conversation_id", "created_at", "id"],

@@ -7,8 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.forms import Form
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -46,6 +44,7 @@ OUTWARD_KINDS = [
 ]
 THREAD_LIMIT = 200
 HISTORY_LIMIT = 200
+EARLIER_COUNT_CAP = 1000
 
 
 @dataclass
@@ -130,32 +129,25 @@ def _triage_context(mention: Mention) -> dict[str, Any]:
 
 
 def _author_context(mention: Mention) -> dict[str, Any]:
-    earlier = mention.author.mentions.filter(created_at__lt=mention.created_at)
+    """How many earlier mentions the author has (counted up to a cap: some post thousands), the last five."""
+    earlier = Mention.objects.filter(
+        author_id=mention.author_id, created_at__lt=mention.created_at
+    ).order_by("-created_at", "-id")
+    count = earlier[: EARLIER_COUNT_CAP + 1].count()
     return {
-        "earlier_count": getattr(mention, "earlier_count", 0),
+        "earlier_count": min(count, EARLIER_COUNT_CAP),
+        "earlier_capped": count > EARLIER_COUNT_CAP,
         "earlier": list(
-            earlier.only("id", "author_id", "text", "status", "created_at").order_by(
-                "-created_at", "-id"
-            )[:5]
+            earlier.only("id", "author_id", "text", "status", "created_at")[:5]
         ),
     }
 
 
 def _get_workspace_mention(mention_id: int) -> Mention:
-    """The mention, with the count of the author's earlier mentions in the same query."""
-    earlier = (
-        Mention.objects.filter(
-            author_id=OuterRef("author_id"), created_at__lt=OuterRef("created_at")
-        )
-        .order_by()
-        .values("author_id")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
     return get_object_or_404(
         Mention.objects.select_related(
             "author", "account", "thread", "assignee", "team"
-        ).annotate(earlier_count=Coalesce(Subquery(earlier), 0)),
+        ),
         pk=mention_id,
     )
 

@@ -338,3 +338,20 @@ def test_the_workspace_query_count_does_not_grow_with_the_thread(
 
     with django_assert_max_num_queries(len(short.captured_queries)):
         page(agent_client, first)
+
+
+def test_a_prolific_authors_earlier_mentions_are_counted_up_to_a_cap(
+    agent_client, account, monkeypatch
+):
+    from mentions.views import workspace
+
+    monkeypatch.setattr(workspace, "EARLIER_COUNT_CAP", 3)
+    customer = Author.objects.create(x_id="77", handle="prolific")
+    now = timezone.now()
+    for n in range(5):
+        make_mention(account, author=customer, created_at=now - timedelta(days=n + 1))
+    current = make_mention(account, author=customer, created_at=now)
+
+    content = page(agent_client, current).content.decode()
+
+    assert "3+ earlier mentions" in content
