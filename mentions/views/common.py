@@ -101,10 +101,3 @@ def agents() -> QuerySet[User]:
         .distinct()
         .order_by("username")
     )
-
-
-def static_exists(path: str) -> bool:
-    """Whether another helper's static file is there yet (a missing one breaks the manifest storage)."""
-    from django.contrib.staticfiles import finders
-
-    return bool(finders.find(path))

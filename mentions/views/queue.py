@@ -27,7 +27,7 @@ from mentions.forms import (
     tag_names,
 )
 from mentions.models import Mention
-from mentions.views.common import Choice, choices, staff_required, static_exists
+from mentions.views.common import Choice, choices, staff_required
 
 
 def _since_param(raw: str | None) -> datetime | None:
@@ -74,7 +74,6 @@ def _queue_context(request: AuthedHttpRequest, now: datetime) -> dict[str, Any]:
         "after": after_raw,
         "checked_at": queue.to_micros(now),
         "updates_url": reverse("mentions:queue-updates"),
-        "countdown_js": static_exists("js/countdown.js"),
     }
 
 

@@ -31,7 +31,6 @@ from mentions.views.common import (
     choices,
     get_mention,
     staff_required,
-    static_exists,
 )
 
 # Our side of the conversation, shown in the thread between the customer's posts.
@@ -164,7 +163,6 @@ def _workspace_context(request: AuthedHttpRequest, mention: Mention) -> dict[str
         "composer_url": _optional_url("responders:composer", mention.pk),
         "others": presence.others(mention.pk, request.user, now=now),
         "compose": request.GET.get("compose", ""),
-        "countdown_js": static_exists("js/countdown.js"),
     }
     if _template_exists("sla/_clock_list.html"):
         context["clock_list"] = True
