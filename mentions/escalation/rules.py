@@ -30,7 +30,16 @@ from urllib.parse import urlsplit
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.db.models.fields import CharField, IntegerField
 from django.db.models.functions import Cast
 
@@ -262,10 +271,6 @@ def _mention_q(conditions: Conditions, *, now: datetime, prefix: str, outer: str
         q &= Q(**{f"{prefix}sentiment__lte": conditions["max_sentiment"]})
     if "min_followers" in conditions:
         q &= Q(**{f"{prefix}author__followers_count__gte": conditions["min_followers"]})
-    if conditions.get("keywords"):
-        # One case-insensitive regex pass over the text instead of one ILIKE per keyword.
-        pattern = "|".join(re.escape(w.strip()) for w in conditions["keywords"])
-        q &= Q(**{f"{prefix}text__iregex": pattern})
     if conditions.get("streams"):
         q &= Q(
             Exists(
@@ -276,6 +281,10 @@ def _mention_q(conditions: Conditions, *, now: datetime, prefix: str, outer: str
         )
     if conditions.get("teams"):
         q &= Q(**{f"{prefix}team_id__in": conditions["teams"]})
+    if conditions.get("keywords"):
+        # Last: the costliest test (a regex over the text), one pass for all the keywords.
+        pattern = "|".join(re.escape(w.strip()) for w in conditions["keywords"])
+        q &= Q(**{f"{prefix}text__iregex": pattern})
     return q
 
 
@@ -291,6 +300,58 @@ def _clock_q(clock: ClockCondition, *, now: datetime) -> Q:
         )
     within = timedelta(minutes=clock["due_within_minutes"])
     return q & Q(state=SlaClock.State.ACTIVE, due_at__gt=now, due_at__lte=now + within)
+
+
+def _recent_q(conditions: Conditions, *, now: datetime, changed_since: datetime) -> Q:
+    """The mentions a per-mention rule may have started to match on since `changed_since`."""
+    recent = Q(updated_at__gte=changed_since)
+    if "unassigned_minutes" in conditions:
+        crossed = now - timedelta(minutes=conditions["unassigned_minutes"])
+        recent |= Q(created_at__gt=crossed - (now - changed_since))
+    return recent
+
+
+def per_mention_candidates(
+    rules: list[tuple[int, Conditions]],
+    *,
+    now: datetime,
+    mention_ids: list[int] | None = None,
+    changed_since: datetime | None = None,
+) -> list[tuple[int, int]]:
+    """(rule, mention) pairs for per-mention rules that match and have not fired, in ONE scan.
+
+    One SELECT over the open mentions computes every rule's condition as a column, so a full
+    evaluation reads the (wide) mentions table once instead of once per rule.
+    """
+    from mentions.escalation.models import EscalationFiring
+
+    if not rules:
+        return []
+    rows = Mention.objects.filter(status__in=OPEN_STATUSES)
+    if mention_ids is not None:
+        rows = rows.filter(pk__in=mention_ids)
+    matched_any = Q(pk__in=[])
+    flags: dict[str, Any] = {}
+    for rule_id, conditions in rules:
+        q = _mention_q(conditions, now=now, prefix="", outer="pk")
+        if changed_since is not None:
+            q &= _recent_q(conditions, now=now, changed_since=changed_since)
+        q &= Q(
+            ~Exists(
+                EscalationFiring.objects.filter(
+                    rule_id=rule_id, mention_id=OuterRef("pk"), target="", cycle=0
+                )
+            )
+        )
+        flags[f"rule_{rule_id}"] = ExpressionWrapper(q, output_field=BooleanField())
+        matched_any |= q
+    found = rows.filter(matched_any).annotate(**flags).values_list("pk", *flags)
+    pairs = []
+    for pk, *hits in found:
+        for (rule_id, _), hit in zip(rules, hits, strict=True):
+            if hit:
+                pairs.append((rule_id, int(pk)))
+    return pairs
 
 
 def is_per_mention(conditions: Conditions) -> bool:
@@ -346,11 +407,9 @@ def candidates(
         if mention_ids is not None:
             rows = rows.filter(pk__in=mention_ids)
         if changed_since is not None:
-            recent = Q(updated_at__gte=changed_since)
-            if "unassigned_minutes" in conditions:
-                crossed = now - timedelta(minutes=conditions["unassigned_minutes"])
-                recent |= Q(created_at__gt=crossed - (now - changed_since))
-            rows = rows.filter(recent)
+            rows = rows.filter(
+                _recent_q(conditions, now=now, changed_since=changed_since)
+            )
         rows = rows.annotate(
             r=Value(rule_id, output_field=IntegerField()),
             m=F("pk"),

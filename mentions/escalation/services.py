@@ -29,7 +29,12 @@ from django.db import connection, transaction
 
 from mentions.escalation import actions, facts, notify
 from mentions.escalation.models import EscalationFiring, EscalationRule
-from mentions.escalation.rules import Conditions, candidates, is_per_mention
+from mentions.escalation.rules import (
+    Conditions,
+    candidates,
+    is_per_mention,
+    per_mention_candidates,
+)
 from mentions.models import Mention
 from mentions.sla import services as sla
 
@@ -71,30 +76,36 @@ def find_matches(
     mention_ids: Sequence[int] | None = None,
     changed_since: datetime | None = None,
 ) -> list[tuple[int, int, str, int]]:
-    """(rule, mention, target, cycle) rows that match and have not fired yet, in one query.
+    """(rule, mention, target, cycle) rows that match and have not fired yet, in two queries.
+
+    Clock rules: a UNION ALL of one SELECT per rule, each a range scan of the clocks' due-time
+    index. Per-mention rules: one scan of the open mentions computing every rule at once.
 
     With `changed_since`, per-mention rules (rules.is_per_mention) only look at the mentions that
     may have started to match since then.
     """
     ids = list(mention_ids) if mention_ids is not None else None
     parts = []
+    per_mention: list[tuple[int, Conditions]] = []
     for rule in rules:
         conditions = cast(Conditions, rule.conditions)
-        parts.append(
-            candidates(
-                rule.pk,
-                conditions,
-                now=now,
-                mention_ids=ids,
-                changed_since=changed_since if is_per_mention(conditions) else None,
-            )
+        if is_per_mention(conditions):
+            per_mention.append((rule.pk, conditions))
+            continue
+        parts.append(candidates(rule.pk, conditions, now=now, mention_ids=ids))
+    found = [
+        (rule_id, mention_id, "", 0)
+        for rule_id, mention_id in per_mention_candidates(
+            per_mention, now=now, mention_ids=ids, changed_since=changed_since
         )
-    if not parts:
-        return []
-    query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    return sorted(
-        (int(row["r"]), int(row["m"]), str(row["t"]), int(row["c"])) for row in query
-    )
+    ]
+    if parts:
+        query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        found += [
+            (int(row["r"]), int(row["m"]), str(row["t"]), int(row["c"]))
+            for row in query
+        ]
+    return sorted(found)
 
 
 def insert_firings(
