@@ -7,8 +7,8 @@ The public API (other modules call exactly these; keep the signatures):
 
 How a rule fires exactly once, however many workers sweep at the same time:
 1. The sweep lists the (rule, mention, target, cycle) rows that match and have no firing yet in
-   one SQL query (a UNION ALL of one SELECT per rule, see rules.candidates); ingest applies the
-   same conditions in Python to the page's facts (see facts.py).
+   SQL (find_matches: two queries for all rules); ingest applies the same conditions in Python to
+   the page's facts (see facts.py).
 2. Per rule, in one transaction: INSERT those firings ... ON CONFLICT DO NOTHING RETURNING. A row
    that another worker inserted first (committed, or still in flight: the insert waits for it) is
    not returned, so only the worker whose insert won applies the actions and queues notifications.
