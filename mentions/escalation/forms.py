@@ -1,6 +1,6 @@
 """The rule form: one field per condition and per action, turned into the rule's JSON and checked.
 
-The form owns the translation; `rules.check_conditions` / `rules.check_actions` own the rules of
+The form owns the translation; `validation.check_conditions` / `validation.check_actions` own the rules of
 validity, so a rule saved any other way (a data migration, the Django admin) is held to the same.
 """
 
@@ -14,11 +14,8 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from mentions.escalation.models import EscalationRule
-from mentions.escalation.rules import (
-    EMAIL_RECIPIENTS,
-    TARGETS,
-    Action,
-    Conditions,
+from mentions.escalation.rules import EMAIL_RECIPIENTS, TARGETS, Action, Conditions
+from mentions.escalation.validation import (
     check_actions,
     check_conditions,
     check_webhook_url,
