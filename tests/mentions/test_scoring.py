@@ -519,3 +519,31 @@ def test_a_poll_stores_scored_mentions(brand: dict[str, Any]) -> None:
     monitored = Mention.objects.get(x_id=fan.x_id)
     assert monitored.is_monitoring_suggested is True
     assert monitored.priority == Mention.Priority.LOW
+
+
+# --- Admin keywords ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_admin_adds_a_priority_keyword_in_the_django_admin(
+    client: Any, admin_user: Any
+) -> None:
+    client.force_login(admin_user)
+
+    listing = client.get("/admin/mentions/prioritykeyword/")
+    response = client.post(
+        "/admin/mentions/prioritykeyword/add/",
+        {"term": "chargeback", "points": "35", "is_active": "on"},
+    )
+
+    assert listing.status_code == 200
+    assert response.status_code == 302
+    assert scoring.active_keywords() == [Keyword("chargeback", 35)]
+
+
+@pytest.mark.django_db
+def test_an_agent_cannot_open_the_priority_keywords_admin(agent_client: Any) -> None:
+    response = agent_client.get("/admin/mentions/prioritykeyword/")
+
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
