@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -14,6 +15,7 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.lib.http import AuthedHttpRequest
@@ -117,11 +119,19 @@ def _timeline_and_history(
     return sorted(items, key=lambda i: i.at), history
 
 
-def _triage_context(mention: Mention) -> dict[str, Any]:
+def _triage_context(mention: Mention, *, lazy: bool = False) -> dict[str, Any]:
+    lists: dict[str, Any] = (
+        {
+            name: SimpleLazyObject(partial(lambda n: choices()[n], name))
+            for name in ("agents", "teams")
+        }
+        if lazy  # read only when the cached assignment fragment has expired
+        else choices()
+    )
     return {
         "mention": mention,
         "tags": list(mention.tags.all()),
-        **choices(),
+        **lists,
         "statuses": Mention.Status.choices,
         "priorities": Mention.Priority.choices,
     }
@@ -152,16 +162,14 @@ def _get_workspace_mention(mention_id: int) -> Mention:
 
 
 def _workspace_context(request: AuthedHttpRequest, mention: Mention) -> dict[str, Any]:
-    now = timezone.now()
     timeline, history = _timeline_and_history(mention)
     context: dict[str, Any] = {
-        **_triage_context(mention),
+        **_triage_context(mention, lazy=True),
         **_author_context(mention),
         "timeline": timeline,
         "history": history,
         "streams": list(mention.streams.all()),
         "composer_url": _optional_url("responders:composer", mention.pk),
-        "others": presence.others(mention.pk, request.user, now=now),
         "compose": request.GET.get("compose", ""),
     }
     if _template_exists("sla/_clock_list.html"):
@@ -173,8 +181,8 @@ def _workspace_context(request: AuthedHttpRequest, mention: Mention) -> dict[str
 @require_GET
 @staff_required
 def mention_detail(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
+    """The workspace; #presence fills in with the first heartbeat, sent as soon as the page loads."""
     mention = _get_workspace_mention(mention_id)
-    presence.heartbeat(mention.pk, request.user, "viewing", now=timezone.now())
     return render(
         request, "mentions/mention_detail.html", _workspace_context(request, mention)
     )

@@ -116,10 +116,10 @@ def test_anonymous_users_and_users_without_a_role_are_refused(client, mention):
     )
 
 
-def test_opening_the_workspace_counts_as_viewing(client, agent, manager, mention):
-    client.force_login(manager)
-    client.get(f"/mentions/{mention.pk}/")
+def test_the_workspace_sends_its_first_heartbeat_as_soon_as_it_loads(
+    agent_client, mention
+):
+    content = agent_client.get(f"/mentions/{mention.pk}/").content.decode()
 
-    assert [p.name for p in presence.others(mention.pk, agent, now=timezone.now())] == [
-        "Bob"
-    ]
+    assert f'hx-post="/mentions/{mention.pk}/presence/"' in content
+    assert 'hx-trigger="load, every 5s, presence:typing from:body"' in content
