@@ -159,16 +159,17 @@ def _recent_q(conditions: Conditions, *, now: datetime, changed_since: datetime)
 
 
 def per_mention_candidates(
-    rules: list[tuple[int, Conditions]],
+    rules: list[tuple[int, Conditions, datetime | None]],
     *,
     now: datetime,
     mention_ids: list[int] | None = None,
-    changed_since: datetime | None = None,
 ) -> list[tuple[int, int]]:
     """(rule, mention) pairs for per-mention rules that match and have not fired, in ONE scan.
 
-    One SELECT over the open mentions computes every rule's condition as a column, so a full
-    evaluation reads the (wide) mentions table once instead of once per rule.
+    `rules` holds (id, conditions, changed_since): with a `changed_since`, that rule only looks at
+    the mentions that may have started to match since then (_recent_q). One SELECT over the open
+    mentions computes every rule's condition as a column, so a full evaluation reads the (wide)
+    mentions table once instead of once per rule.
     """
     from mentions.escalation.models import EscalationFiring
 
@@ -179,7 +180,7 @@ def per_mention_candidates(
         rows = rows.filter(pk__in=mention_ids)
     matched_any = Q(pk__in=[])
     flags: dict[str, Any] = {}
-    for rule_id, conditions in rules:
+    for rule_id, conditions, changed_since in rules:
         q = _mention_q(conditions, now=now, prefix="", outer="pk")
         if changed_since is not None:
             q &= _recent_q(conditions, now=now, changed_since=changed_since)
@@ -195,10 +196,24 @@ def per_mention_candidates(
     found = rows.filter(matched_any).annotate(**flags).values_list("pk", *flags)
     pairs = []
     for pk, *hits in found:
-        for (rule_id, _), hit in zip(rules, hits, strict=True):
+        for (rule_id, _, _), hit in zip(rules, hits, strict=True):
             if hit:
                 pairs.append((rule_id, int(pk)))
     return pairs
+
+
+def reads_beyond_the_mention(conditions: Conditions) -> bool:
+    """True when a per-mention rule can start matching without the mention row changing.
+
+    The author's followers, a new stream link, or an assignment change ageing past X minutes do
+    not bump Mention.updated_at; a rule reading only the row's own fields never needs a full scan
+    once it has been checked against every open mention.
+    """
+    return bool(
+        "min_followers" in conditions
+        or conditions.get("streams")
+        or "unassigned_minutes" in conditions
+    )
 
 
 def is_per_mention(conditions: Conditions) -> bool:

@@ -34,6 +34,7 @@ from mentions.escalation.rules import (
     candidates,
     is_per_mention,
     per_mention_candidates,
+    reads_beyond_the_mention,
 )
 from mentions.models import Mention
 from mentions.sla import services as sla
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 # mentions that changed within change_window() (several sweep intervals: a late sweep misses nothing).
 FULL_EVALUATION = 300
 FULL_EVALUATION_KEY = "escalation:full-evaluation"
+# A rule created, edited or enabled within this time is checked against every open mention in full
+# sweeps (at least two of them), whatever it reads.
+NEW_RULE_WINDOW = timedelta(seconds=2 * FULL_EVALUATION + 60)
 
 
 def change_window() -> timedelta:
@@ -86,17 +90,27 @@ def find_matches(
     """
     ids = list(mention_ids) if mention_ids is not None else None
     parts = []
-    per_mention: list[tuple[int, Conditions]] = []
+    per_mention: list[tuple[int, Conditions, datetime | None]] = []
     for rule in rules:
         conditions = cast(Conditions, rule.conditions)
-        if is_per_mention(conditions):
-            per_mention.append((rule.pk, conditions))
+        if not is_per_mention(conditions):
+            parts.append(candidates(rule.pk, conditions, now=now, mention_ids=ids))
             continue
-        parts.append(candidates(rule.pk, conditions, now=now, mention_ids=ids))
+        since = changed_since
+        if (
+            since is None
+            and ids is None
+            and not reads_beyond_the_mention(conditions)
+            and rule.updated_at < now - NEW_RULE_WINDOW
+        ):
+            # A full sweep: a rule reading only the mention's own fields was checked against every
+            # open mention while it was new; since then only a change to the row can make it match.
+            since = now - change_window()
+        per_mention.append((rule.pk, conditions, since))
     found = [
         (rule_id, mention_id, "", 0)
         for rule_id, mention_id in per_mention_candidates(
-            per_mention, now=now, mention_ids=ids, changed_since=changed_since
+            per_mention, now=now, mention_ids=ids
         )
     ]
     if parts:
@@ -233,9 +247,9 @@ def sweep(*, now: datetime, full: bool | None = None) -> int:
     - Per-mention rules (rules.is_per_mention) are checked on the mentions that may have started
       to match within change_window() (updated, or crossing an "unassigned for" age), and on all
       open mentions in a full evaluation: `full=True`, or, when `full` is None, the first sweep
-      (on any worker) once FULL_EVALUATION seconds have passed, which catches changes that do not
-      touch the mention row (the author's followers, a new stream link, an unassignment that ages
-      past X minutes later than the window).
+      (on any worker) once FULL_EVALUATION seconds have passed. A full evaluation covers the rules
+      that read beyond the mention row (followers, streams, assignment history: changes there do
+      not bump updated_at) and rules created, edited or enabled within NEW_RULE_WINDOW.
     - Deliveries whose task was lost are re-queued (notify.requeue_stale).
     Returns how many firings this call made.
     """

@@ -87,6 +87,22 @@ def test_an_incremental_sweep_finds_mentions_just_crossing_the_unassigned_age(
     ]
 
 
+def test_a_full_sweep_rescans_only_new_rules_and_rules_reading_beyond_the_mention(
+    make_mention,
+):
+    old = NOW - timedelta(hours=1)
+    make_mention("refund", followers=50_000, updated_at=old)
+    row_only = make_rule({"keywords": ["refund"]}, updated_at=old)
+    followers = make_rule({"min_followers": 10_000}, updated_at=old)
+    new = make_rule({"keywords": ["refund"]}, updated_at=NOW - timedelta(minutes=1))
+
+    services.sweep(now=NOW, full=True)
+
+    fired = set(EscalationFiring.objects.values_list("rule_id", flat=True))
+    assert fired == {followers.pk, new.pk}
+    assert row_only.pk not in fired
+
+
 def test_clock_rules_look_at_every_open_mention_on_every_sweep(make_mention):
     old = make_mention(updated_at=NOW - timedelta(hours=1))
     make_clock(old, due_in=timedelta(minutes=5))
