@@ -154,9 +154,7 @@ def _author_context(mention: Mention) -> dict[str, Any]:
 
 def _get_workspace_mention(mention_id: int) -> Mention:
     return get_object_or_404(
-        Mention.objects.select_related(
-            "author", "account", "thread", "assignee", "team"
-        ),
+        Mention.objects.select_related("author", "account", "assignee", "team"),
         pk=mention_id,
     )
 
