@@ -380,6 +380,16 @@ class Mention(models.Model):
                 "id",
                 name="mentions_mention_status_due",
             ),
+            # My mentions, most urgent first. Never written by ingest (new mentions have no assignee).
+            models.Index(
+                "assignee",
+                URGENCY_DUE,
+                URGENCY_PRIORITY,
+                "created_at",
+                "id",
+                name="mentions_mention_mine",
+                condition=Q(assignee__isnull=False, status__in=OPEN_STATUSES),
+            ),
             # view=all: every mention, most urgent first.
             models.Index(
                 URGENCY_DUE,

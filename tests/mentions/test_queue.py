@@ -456,6 +456,7 @@ def _row_keys(queue_rows):
     [
         ("", "mentions_mention_open_urgency"),
         ("breaching", "mentions_mention_open_urgency"),
+        ("mine", "mentions_mention_mine"),
         ("all", "mentions_mention_urgency"),
         ("waiting", "mentions_mention_status_due"),
     ],
