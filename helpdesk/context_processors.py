@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from mentions.roles import Role, has_role
+from mentions.roles import Role, has_role_cached
 
 
 def earshot(request: HttpRequest) -> dict[str, Any]:
@@ -16,5 +16,7 @@ def earshot(request: HttpRequest) -> dict[str, Any]:
     """
     return {
         "XSANDBOX_ENABLED": settings.XSANDBOX_ENABLED,
-        "USER_IS_ADMIN": SimpleLazyObject(lambda: has_role(request.user, Role.ADMIN)),
+        "USER_IS_ADMIN": SimpleLazyObject(
+            lambda: has_role_cached(request.user, Role.ADMIN)
+        ),
     }

@@ -278,8 +278,10 @@ class Mention(models.Model):
 
     x_id = models.CharField("X id", max_length=20)
     kind = models.CharField(max_length=4, choices=Kind.choices, default=Kind.POST)
+    # No index of its own: written on every ingested row, and no hot query looks mentions up by account
+    # alone (the queue and the dashboard filter inside a created_at/urgency range).
     account = models.ForeignKey(
-        XAccount, on_delete=models.PROTECT, related_name="mentions"
+        XAccount, on_delete=models.PROTECT, related_name="mentions", db_index=False
     )
     author = models.ForeignKey(
         Author,
@@ -313,6 +315,7 @@ class Mention(models.Model):
         null=True,
         blank=True,
         related_name="assigned_mentions",
+        db_index=False,  # mentions_mention_assignee (partial) serves every lookup by assignee
     )
     team = models.ForeignKey(
         Team,

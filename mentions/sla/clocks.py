@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
+from django.db.models.functions import Greatest, Now
 
 from mentions.models import Mention
 from mentions.sla import clockmath
@@ -304,12 +305,23 @@ def write_summaries(
     *,
     known: Iterable[Mention] = (),
 ) -> None:
+    # updated_at moves too: the open queues' live poll and the escalation quick sweep read it. Never
+    # backwards: a triage service may already have stamped it with its own `now` in this transaction.
+    changed_at = Greatest(F("updated_at"), Now())
     rows = [
-        Mention(id=mid, sla_due_at=due, sla_warning_at=warn, sla_hint=text)
+        Mention(
+            id=mid,
+            sla_due_at=due,
+            sla_warning_at=warn,
+            sla_hint=text,
+            updated_at=changed_at,
+        )
         for mid, (due, warn, text) in summaries.items()
     ]
     Mention.objects.bulk_update(
-        rows, ["sla_due_at", "sla_warning_at", "sla_hint"], batch_size=500
+        rows,
+        ["sla_due_at", "sla_warning_at", "sla_hint", "updated_at"],
+        batch_size=500,
     )
     # Keep the caller's instances in step so a page rendered after the service shows the new due.
     for mention in known:

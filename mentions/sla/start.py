@@ -237,7 +237,8 @@ WITH c_in AS (
     SELECT * FROM unnest(%(m_id)s::bigint[], %(m_due)s::timestamptz[], %(m_warn)s::timestamptz[],
                          %(m_hint)s::text[]) AS t(id, due, warn, hint)
 )
-UPDATE mentions_mention AS m SET sla_due_at = i.due, sla_warning_at = i.warn, sla_hint = i.hint
+UPDATE mentions_mention AS m
+SET sla_due_at = i.due, sla_warning_at = i.warn, sla_hint = i.hint, updated_at = now()
 FROM m_in AS i WHERE m.id = i.id AND m.id IN (SELECT mention_id FROM ins)
 """
 
