@@ -73,6 +73,18 @@ def _template_exists(name: str) -> bool:
     return True
 
 
+POST_FIELDS = (
+    "id",
+    "kind",
+    "text",
+    "created_at",
+    "status",
+    "author_id",
+    "author__handle",
+    "author__name",
+)
+
+
 def _conversation(mention: Mention) -> list[Mention]:
     if not mention.conversation_id:
         return [mention]
@@ -82,15 +94,7 @@ def _conversation(mention: Mention) -> list[Mention]:
             conversation_id=mention.conversation_id,
         )
         .select_related("author")
-        .only(
-            "id",
-            "text",
-            "created_at",
-            "status",
-            "author_id",
-            "author__handle",
-            "author__name",
-        )
+        .only(*POST_FIELDS)
         .order_by("created_at", "id")[:THREAD_LIMIT]
     )
 
@@ -107,6 +111,26 @@ def _timeline_and_history(
         .select_related("actor")
         .order_by("-created_at", "-id")[: HISTORY_LIMIT * 2]
     )
+    # A conversation taken to DM goes on there: the customer's DM answers (filed by ingest under the
+    # DM conversation, whose id our sent DM recorded in its event) join this thread.
+    dm_conversations = {
+        str(e.data["dm_conversation_id"])
+        for e in events
+        if e.kind == MentionEvent.Kind.DM and e.data.get("dm_conversation_id")
+    }
+    if dm_conversations:
+        answers = list(
+            Mention.objects.filter(
+                kind=Mention.Kind.DM,
+                author_id=mention.author_id,
+                conversation_id__in=dm_conversations,
+            )
+            .exclude(pk__in=ids)
+            .select_related("author")
+            .only(*POST_FIELDS)
+            .order_by("created_at", "id")[:THREAD_LIMIT]
+        )
+        posts += answers
     notes = Note.objects.filter(mention_id__in=ids).select_related("author")
     items = [TimelineItem(at=p.created_at, kind="post", post=p) for p in posts]
     items += [

@@ -355,3 +355,33 @@ def test_a_prolific_authors_earlier_mentions_are_counted_up_to_a_cap(
     content = page(agent_client, current).content.decode()
 
     assert "3+ earlier mentions" in content
+
+
+def test_the_customers_dm_answers_join_the_thread_after_we_took_it_to_dm(
+    client, agent, account, mention
+):
+    record_event(
+        mention,
+        MentionEvent.Kind.DM,
+        "agent sent a DM",
+        actor=agent,
+        data={"state": "sent", "dm_conversation_id": "42-900"},
+    )
+    answer = make_mention(
+        account,
+        author=mention.author,
+        kind=Mention.Kind.DM,
+        conversation_id="42-900",
+        text="my order number is 123",
+        created_at=timezone.now(),
+    )
+    stranger = make_mention(
+        account, kind=Mention.Kind.DM, conversation_id="42-900", text="not theirs"
+    )
+    client.force_login(agent)
+
+    body = page(client, mention).content.decode()
+
+    assert f'id="post-{answer.pk}"' in body
+    assert "my order number is 123" in body
+    assert f'id="post-{stranger.pk}"' not in body
