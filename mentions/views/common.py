@@ -16,13 +16,12 @@ from django.shortcuts import get_object_or_404
 
 from helpdesk.lib.http import AuthedHttpRequest
 from mentions.models import Mention, Stream, Team
-from mentions.roles import Role, has_role
+from mentions.roles import Role, has_role_cached
 
 P = ParamSpec("P")
 STAFF_ROLES = (Role.AGENT, Role.MANAGER, Role.ADMIN)
-# The role check and the option lists run on every queue poll and page; a short cache spares the
-# database a query each (bench/queue). A role removed in the admin takes effect within this time.
-ROLE_CACHE_SECONDS = 30
+# The option lists run on every queue page; a short cache spares the database their queries
+# (bench/queue). The role check is cached the same way by mentions.roles.has_role_cached.
 CHOICES_CACHE_SECONDS = 60
 
 
@@ -33,13 +32,7 @@ class Choice:
 
 
 def is_staff_member(user: User) -> bool:
-    # date_joined too: a test database may hand a deleted user's id to a new one.
-    key = f"staff-role:{user.pk}:{user.date_joined.timestamp()}"
-    cached = cache.get(key)
-    if cached is None:
-        cached = has_role(user, *STAFF_ROLES)
-        cache.set(key, cached, ROLE_CACHE_SECONDS)
-    return bool(cached)
+    return has_role_cached(user, *STAFF_ROLES)
 
 
 def choices() -> dict[str, list[Choice]]:
