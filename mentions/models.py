@@ -202,7 +202,13 @@ class Thread(models.Model):
     """Consecutive posts of one customer in one conversation (or one DM conversation)."""
 
     conversation_id = models.CharField(max_length=45)
-    author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="threads")
+    # No database constraint (see the comment on Mention.account): written by ingest only.
+    author = models.ForeignKey(
+        Author,
+        on_delete=models.PROTECT,
+        related_name="threads",
+        db_constraint=False,
+    )
     created_at = models.DateTimeField()
 
     class Meta:
@@ -280,17 +286,31 @@ class Mention(models.Model):
     kind = models.CharField(max_length=4, choices=Kind.choices, default=Kind.POST)
     # No index of its own: written on every ingested row, and no hot query looks mentions up by account
     # alone (the queue and the dashboard filter inside a created_at/urgency range).
+    #
+    # The relations that ingest writes on every row (account, author, thread, team here; Thread.author;
+    # both sides of MentionStream) have no database foreign-key constraint (`db_constraint=False`):
+    # PostgreSQL checks each one with a row lookup at COMMIT, ~7 checks per mention, which cost ~40%
+    # of an ingested page's commit (docs/ingest.md). Integrity is kept by the code instead: ingest takes
+    # every id from rows the same statement upserted or read (in the same snapshot), accounts, authors
+    # and threads are never deleted while mentions use them (on_delete=PROTECT, enforced by Django),
+    # and Django's on_delete (CASCADE, SET_NULL) runs in Python for every ORM delete.
+    # tests/mentions/test_integrity.py checks both.
     account = models.ForeignKey(
-        XAccount, on_delete=models.PROTECT, related_name="mentions", db_index=False
+        XAccount,
+        on_delete=models.PROTECT,
+        related_name="mentions",
+        db_index=False,
+        db_constraint=False,
     )
     author = models.ForeignKey(
         Author,
         on_delete=models.PROTECT,
         related_name="mentions",
         db_index=False,  # mentions_mention_author leads with it
+        db_constraint=False,
     )
     thread = models.ForeignKey(
-        Thread, on_delete=models.PROTECT, related_name="mentions"
+        Thread, on_delete=models.PROTECT, related_name="mentions", db_constraint=False
     )
     text = models.TextField()
     lang = models.CharField(max_length=16, blank=True)
@@ -324,6 +344,7 @@ class Mention(models.Model):
         blank=True,
         related_name="mentions",
         db_index=False,  # the queue's team filter uses mentions_mention_team
+        db_constraint=False,  # written by ingest: see `account`
     )
     tags = models.ManyToManyField(Tag, related_name="mentions", blank=True)
     # Priority: computed at ingest (mentions/scoring.py) with the reasons shown as "why urgent";
@@ -458,10 +479,11 @@ class Mention(models.Model):
 class MentionStream(models.Model):
     """Which streams matched a mention (a post can match a search and the @mentions timeline)."""
 
+    # Written by ingest for every mention: no database constraints (see Mention.account).
     mention = models.ForeignKey(
-        Mention, on_delete=models.CASCADE, db_index=False
+        Mention, on_delete=models.CASCADE, db_index=False, db_constraint=False
     )  # unique index leads with it
-    stream = models.ForeignKey(Stream, on_delete=models.CASCADE)
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, db_constraint=False)
     matched_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
