@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.forms.utils import ErrorDict
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import SimpleLazyObject
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from helpdesk.lib.http import AuthedHttpRequest
-from mentions import queue, triage
+from mentions import queue, queue_rows, triage
 from mentions.forms import (
     SENTIMENT_CHOICES,
     SLA_CHOICES,
@@ -27,7 +28,13 @@ from mentions.forms import (
     tag_names,
 )
 from mentions.models import Mention
-from mentions.views.common import Choice, choices, staff_required
+from mentions.views.common import (
+    LocalMemo,
+    choices,
+    choices_key,
+    fragments,
+    staff_required,
+)
 
 
 def _since_param(raw: str | None) -> datetime | None:
@@ -43,33 +50,85 @@ def _filter_query(request: AuthedHttpRequest, **extra: str) -> str:
     return urlencode(pairs)
 
 
-def _choice_list(name: str) -> list[Choice]:
-    return choices()[name]
+PAGE_TEMPLATE = "mentions/mention_list.html"
+# Parsed filters depend only on the query string: remembered per process, like the page chrome.
+_parsed = LocalMemo(seconds=3600, size=1024)
+
+
+@dataclass(frozen=True)
+class ParsedFilters:
+    """The valid filters of a query string and the messages for the invalid ones (read-only)."""
+
+    filters: dict[str, Any]
+    errors: ErrorDict
+
+
+def _parse_filters(request: AuthedHttpRequest) -> ParsedFilters:
+    def parse() -> ParsedFilters:
+        form = QueueFilterForm(request.GET)
+        return ParsedFilters(form.filters(), form.errors)
+
+    key = tuple((k, tuple(vs)) for k, vs in request.GET.lists() if k != "after")
+    return _parsed.get(key, parse)
+
+
+def _chrome(
+    request: AuthedHttpRequest, filters: dict[str, Any], queue_url: str
+) -> dict[str, SafeString]:
+    """The page around the rows, from the per-process fragment cache (mentions.views.common)."""
+    options = choices()
+    options_key = choices_key(options)
+    view = filters.get("view", "")
+    filter_context = {
+        "view": view,
+        "filters": filters,
+        "statuses": Mention.Status.choices,
+        "priorities": Mention.Priority.choices,
+        "sentiments": SENTIMENT_CHOICES,
+        "sla_choices": SLA_CHOICES,
+        "kinds": Mention.Kind.choices,
+        **options,
+    }
+    return {
+        "views_nav": fragments.render(
+            f"{PAGE_TEMPLATE}#views-nav",
+            (view, queue_url),
+            lambda: {"views": VIEW_CHOICES, "view": view, "queue_url": queue_url},
+        ),
+        # The filters as the URL gives them (without the page cursor), and the option lists.
+        "filter_fields": fragments.render(
+            f"{PAGE_TEMPLATE}#filter-fields",
+            (_filter_query(request), options_key),
+            lambda: filter_context,
+        ),
+        "bulk_fields": fragments.render(
+            f"{PAGE_TEMPLATE}#bulk-fields", options_key, lambda: filter_context
+        ),
+        "cheatsheet": fragments.render(
+            "mentions/_cheatsheet.html", "queue", lambda: {"workspace": False}
+        ),
+    }
 
 
 def _queue_context(request: AuthedHttpRequest, now: datetime) -> dict[str, Any]:
-    form = QueueFilterForm(request.GET)
-    filters = form.filters()
+    form = _parse_filters(request)
+    filters = form.filters
     after_raw = request.GET.get("after", "")
     after = queue.Key.decode(after_raw) if after_raw else None
     qs = queue.filtered(filters, user=request.user, now=now)
     page = queue.page(qs, after=after, now=now)
+    queue_url = reverse("mentions:queue")
     more_url = (
-        f"{reverse('mentions:queue')}?{_filter_query(request, after=page.next_key.encode())}"
+        f"{queue_url}?{_filter_query(request, after=page.next_key.encode())}"
         if page.next_key
         else ""
     )
     return {
         "form": form,
         "filters": filters,
-        "view": filters.get("view", ""),
-        "views": VIEW_CHOICES,
-        "statuses": Mention.Status.choices,
-        "priorities": Mention.Priority.choices,
-        "sentiments": SENTIMENT_CHOICES,
-        "sla_choices": SLA_CHOICES,
-        "kinds": Mention.Kind.choices,
         "mentions": page.rows,
+        "rows_html": queue_rows.join(page.rows),
+        "queue_url": queue_url,
         "more_url": more_url,
         "after": after_raw,
         "checked_at": queue.to_micros(now),
@@ -89,15 +148,10 @@ def mention_queue(request: AuthedHttpRequest) -> HttpResponse:
     if request.htmx and context["after"]:
         return render(request, "mentions/_queue_page.html", context)
     if request.htmx and request.htmx.target == "mention-table":
-        return render(request, "mentions/mention_list.html#mention-table", context)
-    # Read only when the cached filter and bulk bars have expired.
-    context.update(
-        {
-            name: SimpleLazyObject(partial(_choice_list, name))
-            for name in ("agents", "teams", "streams")
-        }
-    )
-    return render(request, "mentions/mention_list.html", context)
+        return render(request, f"{PAGE_TEMPLATE}#mention-table", context)
+    context["chrome"] = _chrome(request, context["filters"], context["queue_url"])
+    context["bulk_url"] = reverse("mentions:bulk")
+    return render(request, PAGE_TEMPLATE, context)
 
 
 @require_GET
@@ -112,8 +166,7 @@ def mention_queue_updates(request: AuthedHttpRequest) -> HttpResponse:
     since = _since_param(request.GET.get("since"))
     if since is None:
         return HttpResponseBadRequest("The poll needs `since` from the page.")
-    form = QueueFilterForm(request.GET)
-    qs = queue.filtered(form.filters(), user=request.user, now=now)
+    qs = queue.filtered(_parse_filters(request).filters, user=request.user, now=now)
     changes = queue.changes_since(qs, since=since, now=now)
     if changes.truncated:
         response = HttpResponse(status=204)
@@ -124,7 +177,7 @@ def mention_queue_updates(request: AuthedHttpRequest) -> HttpResponse:
         response = render(
             request,
             "mentions/_queue_changes.html",
-            {"mentions": changes.rows},
+            {"mentions": changes.rows, "rows_html": queue_rows.join(changes.rows)},
         )
         response["X-Queue-Removed"] = " ".join(str(pk) for pk in changes.removed)
     response["X-Queue-Checked-At"] = str(queue.to_micros(changes.checked_at))

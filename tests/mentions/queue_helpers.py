@@ -62,7 +62,23 @@ def make_mention(
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """Row HTML, role checks and option lists are cached: start each test from an empty cache."""
-    cache.clear()
+    """Row HTML, role checks and option lists are cached: start each test from an empty cache.
+
+    Rows, page fragments, role checks and option lists are also kept in this process's memory
+    (mentions.queue_rows, mentions.views.common): those are forgotten too.
+    """
+    clear_caches()
     yield
+    clear_caches()
+
+
+def clear_caches() -> None:
+    from mentions.queue_rows import clear_local_cache
+    from mentions.views.common import fragments, memo
+    from mentions.views.queue import _parsed
+
     cache.clear()
+    clear_local_cache()
+    fragments.clear()
+    memo.clear()
+    _parsed.clear()

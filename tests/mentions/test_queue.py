@@ -15,6 +15,7 @@ from mentions import queue
 from mentions.models import Mention, Tag, Team
 from mentions.sla.models import SlaClock
 from tests.mentions.queue_helpers import (
+    clear_caches,
     fresh_cache,  # noqa: F401  (autouse)
     make_account,
     make_mention,
@@ -371,7 +372,7 @@ def test_each_row_shows_what_an_agent_needs(agent_client, agent, account, stream
 
 def _count(client, *, cold: bool):
     if cold:
-        cache.clear()
+        clear_caches()
     else:
         client.get("/mentions/")  # every row is in the row cache now
     with CaptureQueriesContext(connection) as queries:
@@ -437,6 +438,7 @@ def test_only_our_own_rendered_rows_are_trusted_from_the_cache(
         cache.set(
             key, "<script>window.pwned=1</script>"
         )  # a plain str, not our SafeString
+    queue_rows.clear_local_cache()  # as another worker would: only the shared cache has the row
 
     content = agent_client.get("/mentions/").content.decode()
 
