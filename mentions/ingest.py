@@ -29,6 +29,9 @@ from django.db import connection
 
 from mentions import scoring
 from mentions.models import Author, Mention, MentionStream, Stream, Thread
+from mentions.sla import start
+from mentions.sla.calendars import PolicySet, policy_set
+from mentions.sla.policies import MentionFacts
 from mentions.sources.base import InboundAuthor, InboundMention
 
 AUTHOR_UPDATE_FIELDS = [
@@ -50,6 +53,98 @@ class StoreResult:
     new_ids: tuple[int, ...] = field(default=(), compare=False)
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedPage:
+    """A page made ready to store: everything that needs no database, computed ahead (`prepare_page`).
+
+    Built in the poller's fetch-ahead thread while the previous page is being written (pipeline.py),
+    so scoring, SLA planning and the statement's arrays cost the database's path nothing.
+    """
+
+    account_id: int
+    stream_id: int
+    mentions: list[
+        InboundMention
+    ]  # one per X id, sorted by id, each with its author in `authors`
+    authors: list[InboundAuthor]
+    enrich: bool
+    scores: dict[str, scoring.Score] | None
+    # x_id -> the SLA clocks to start if the mention is new (None: no policy applies). Mentions whose
+    # author is a placeholder are left out: their stored profile may differ from the page's, so their
+    # clocks start after the insert from the stored rows (sla.start_clocks), as policies see them.
+    plans: dict[str, start.NewPlan | None]
+    params: (
+        dict[str, Any] | None
+    )  # the PostgreSQL statement's arrays, when that path runs
+
+
+def prepare_page(
+    *,
+    account_id: int,
+    stream_id: int,
+    mentions: list[InboundMention],
+    authors: list[InboundAuthor],
+    enrich: bool = True,
+    keywords: Sequence[scoring.Keyword] | None = None,
+    policies: PolicySet | None = None,
+    fast_path: bool | None = None,
+) -> PreparedPage:
+    """Dedupe, score, plan the SLA clocks and build the statement's arrays: no database access.
+
+    `keywords` and `policies` are loaded by the caller once per poll (`load_rules`); the defaults load
+    them here (a database read, so not from a fetch-ahead thread).
+    """
+    # Sorted by id: two workers inserting overlapping pages then take row locks in the same order.
+    unique = sorted({m.x_id: m for m in mentions}.values(), key=lambda m: m.x_id)
+    by_id = {a.x_id: a for a in authors if a.complete}
+    known = {a.x_id for a in authors}
+    unique = [m for m in unique if m.author_x_id in known]
+    scores: dict[str, scoring.Score] | None = None
+    plans: dict[str, start.NewPlan | None] = {}
+    if enrich and unique:
+        scores = scoring.score_page(
+            unique,
+            authors,
+            keywords=scoring.active_keywords() if keywords is None else keywords,
+        )
+        pset = policy_set() if policies is None else policies
+        if pset.policies:
+            for m in unique:
+                profile = by_id.get(m.author_x_id)
+                if profile is None:
+                    continue  # a placeholder: planned from the stored profile after the insert
+                facts = MentionFacts(
+                    stream_ids=frozenset((stream_id,)),
+                    account_id=account_id,
+                    kind=m.kind,
+                    priority=scores[m.x_id].priority,
+                    followers=profile.followers_count,
+                    verified=profile.verified,
+                    lang=m.lang or "",
+                )
+                plans[m.x_id] = start.plan_new(pset, facts, m.created_at)
+        else:
+            plans = dict.fromkeys((m.x_id for m in unique), None)
+    fast = _fast_path() if fast_path is None else fast_path
+    return PreparedPage(
+        account_id=account_id,
+        stream_id=stream_id,
+        mentions=unique,
+        authors=authors,
+        enrich=enrich,
+        scores=scores,
+        plans=plans,
+        params=_page_params(unique, authors, scores, plans if enrich else None)
+        if fast and unique
+        else None,
+    )
+
+
+def load_rules() -> tuple[list[scoring.Keyword], PolicySet]:
+    """The priority keywords and SLA policies that prepare_page applies, read once per poll."""
+    return scoring.active_keywords(), policy_set()
+
+
 def store_page(
     *,
     account_id: int,
@@ -64,34 +159,40 @@ def store_page(
 
     `keywords`: the active priority keywords, loaded once per poll by the caller; None loads them here.
     """
-    # Sorted by id: two workers inserting overlapping pages then take row locks in the same order.
-    unique = sorted({m.x_id: m for m in mentions}.values(), key=lambda m: m.x_id)
-    known = {a.x_id for a in authors}
-    unique = [m for m in unique if m.author_x_id in known]
-    if not unique:
-        return StoreResult(created=0, duplicates=0)
-    scores: dict[str, scoring.Score] | None = None
-    if enrich:
-        scores = scoring.score_page(
-            unique,
-            authors,
-            keywords=scoring.active_keywords() if keywords is None else keywords,
-        )
-    store = _store_page_postgres if _fast_path() else _store_page_portable
-    result = store(
+    prepared = prepare_page(
         account_id=account_id,
         stream_id=stream_id,
-        mentions=unique,
+        mentions=mentions,
         authors=authors,
-        now=now,
-        scores=scores,
+        enrich=enrich,
+        keywords=keywords,
     )
-    if enrich and result.new_ids:
+    return store_prepared(prepared, now=now)
+
+
+def store_prepared(prepared: PreparedPage, *, now: datetime) -> StoreResult:
+    """Write a prepared page; call inside the transaction that moves the stream's checkpoint."""
+    if not prepared.mentions:
+        return StoreResult(created=0, duplicates=0)
+    if _fast_path():
+        result, unplanned = _store_page_postgres(prepared, now=now)
+    else:
+        result = _store_page_portable(
+            account_id=prepared.account_id,
+            stream_id=prepared.stream_id,
+            mentions=prepared.mentions,
+            authors=prepared.authors,
+            now=now,
+            scores=prepared.scores,
+        )
+        unplanned = list(result.new_ids)
+    if prepared.enrich and result.new_ids:
         # Imported here: both apps import mentions.models, and ingest is imported by polling at startup.
         from mentions.escalation import services as escalation
         from mentions.sla import services as sla
 
-        sla.start_clocks(list(result.new_ids), now=now)
+        if unplanned:
+            sla.start_clocks(unplanned, now=now)
         escalation.evaluate_mentions(list(result.new_ids), now=now)
     return result
 
@@ -282,9 +383,19 @@ WITH a_in AS (
                          ARRAY(SELECT r FROM jsonb_array_elements(%(raw)s::jsonb) WITH ORDINALITY AS e(r, n)
                                ORDER BY n),
                          %(priority)s::int[], %(score)s::int[], %(reasons)s::jsonb[], %(sentiment)s::float8[],
-                         %(monitoring)s::bool[])
+                         %(monitoring)s::bool[],
+                         -- SLA plans (sla.start.plan_new; shorter arrays pad with NULL: no clocks)
+                         %(policy)s::bigint[],
+                         %(f_sec)s::int[], %(f_bus)s::bool[], %(f_due)s::timestamptz[],
+                         %(f_warn)s::timestamptz[], %(f_hint)s::text[],
+                         %(n_sec)s::int[], %(n_bus)s::bool[], %(n_due)s::timestamptz[],
+                         %(n_warn)s::timestamptz[], %(n_hint)s::text[],
+                         %(r_sec)s::int[], %(r_bus)s::bool[], %(r_due)s::timestamptz[],
+                         %(r_warn)s::timestamptz[], %(r_hint)s::text[])
         AS t(x_id, kind, text, lang, created_at, author_x_id, conversation_id, in_reply_to_x_id,
-             summons_brand, raw, priority, priority_score, priority_reasons, sentiment, is_monitoring_suggested)
+             summons_brand, raw, priority, priority_score, priority_reasons, sentiment, is_monitoring_suggested,
+             policy_id, f_sec, f_bus, f_due, f_warn, f_hint, n_sec, n_bus, n_due, n_warn, n_hint,
+             r_sec, r_bus, r_due, r_warn, r_hint)
 ), existing AS MATERIALIZED (
     SELECT m.id, i.x_id
     FROM m_in i CROSS JOIN LATERAL (SELECT id FROM mentions_mention m WHERE m.x_id = i.x_id LIMIT 1) AS m
@@ -301,23 +412,68 @@ WITH a_in AS (
     ON CONFLICT (conversation_id, author_id) DO NOTHING
     RETURNING conversation_id, author_id, id
 ), threads AS MATERIALIZED (
-    SELECT conversation_id, author_id, id FROM t_ins
+    SELECT conversation_id, author_id, id, NULL::timestamptz AS last_answer, NULL::int AS max_next
+    FROM t_ins
     UNION ALL
-    SELECT k.conversation_id, k.author_id, t.id FROM t_key k CROSS JOIN LATERAL (
+    -- A thread stored before: its human answers decide between first and next response (as in
+    -- sla.start_clocks: the latest stopped response clock, the highest next-response cycle).
+    SELECT k.conversation_id, k.author_id, t.id, answers.last_answer, answers.max_next
+    FROM t_key k CROSS JOIN LATERAL (
         SELECT id FROM mentions_thread t
         WHERE t.conversation_id = k.conversation_id AND t.author_id = k.author_id LIMIT 1
     ) AS t
+    LEFT JOIN LATERAL (
+        SELECT max(c.stopped_at) AS last_answer,
+               max(c.cycle) FILTER (WHERE c.target = 'next_response') AS max_next
+        FROM mentions_mention tm JOIN sla_slaclock c ON c.mention_id = tm.id
+        WHERE %(plans)s AND tm.thread_id = t.id AND c.target IN ('first_response', 'next_response')
+          AND c.stopped_by_channel <> ''
+    ) AS answers ON true
+), planned AS MATERIALIZED (
+    SELECT f.*, t.id AS thread_id, p.*,
+           CASE WHEN f.r_due IS NULL OR (p.s_due IS NOT NULL AND p.s_due <= f.r_due)
+                THEN p.s_due ELSE f.r_due END AS sla_due_at,
+           CASE WHEN f.r_due IS NULL OR (p.s_due IS NOT NULL AND p.s_due <= f.r_due)
+                THEN p.s_warn ELSE f.r_warn END AS sla_warning_at,
+           CASE WHEN f.r_due IS NULL OR (p.s_due IS NOT NULL AND p.s_due <= f.r_due)
+                THEN p.s_hint ELSE f.r_hint END AS sla_hint
+    FROM fresh f JOIN threads t ON t.conversation_id = f.conversation_id AND t.author_id = f.author_id
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN t.last_answer IS NULL THEN 'first_response' ELSE 'next_response' END AS s_target,
+               CASE WHEN t.last_answer IS NULL THEN 1 ELSE coalesce(t.max_next, 0) + 1 END AS s_cycle,
+               CASE WHEN t.last_answer IS NULL THEN f.f_sec ELSE f.n_sec END AS s_sec,
+               CASE WHEN t.last_answer IS NULL THEN f.f_bus ELSE f.n_bus END AS s_bus,
+               CASE WHEN t.last_answer IS NULL THEN f.f_due ELSE f.n_due END AS s_due,
+               CASE WHEN t.last_answer IS NULL THEN f.f_warn ELSE f.n_warn END AS s_warn,
+               CASE WHEN t.last_answer IS NULL THEN f.f_hint ELSE f.n_hint END AS s_hint
+    ) AS p
 ), inserted AS (
     INSERT INTO mentions_mention
         (x_id, kind, account_id, author_id, thread_id, team_id, text, lang, created_at, ingested_at,
          conversation_id, in_reply_to_x_id, summons_brand, raw, status, priority, priority_score,
-         priority_reasons, is_priority_overridden, sentiment, is_monitoring_suggested, sla_hint)
-    SELECT f.x_id, f.kind, %(account)s, f.author_id, t.id, (SELECT team_id FROM mentions_stream WHERE id = %(stream)s), f.text, f.lang, f.created_at, %(now)s,
-           f.conversation_id, f.in_reply_to_x_id, f.summons_brand, f.raw, %(status)s, f.priority,
-           f.priority_score, f.priority_reasons, false, f.sentiment, f.is_monitoring_suggested, ''
-    FROM fresh f JOIN threads t ON t.conversation_id = f.conversation_id AND t.author_id = f.author_id
+         priority_reasons, is_priority_overridden, sentiment, is_monitoring_suggested,
+         sla_due_at, sla_warning_at, sla_hint)
+    SELECT p.x_id, p.kind, %(account)s, p.author_id, p.thread_id, (SELECT team_id FROM mentions_stream WHERE id = %(stream)s), p.text, p.lang, p.created_at, %(now)s,
+           p.conversation_id, p.in_reply_to_x_id, p.summons_brand, p.raw, %(status)s, p.priority,
+           p.priority_score, p.priority_reasons, false, p.sentiment, p.is_monitoring_suggested,
+           p.sla_due_at, p.sla_warning_at, coalesce(p.sla_hint, '')
+    FROM planned p
     ON CONFLICT (x_id) DO NOTHING  -- a concurrent poll of another stream may have stored the same post
     RETURNING id, x_id
+), clocks AS (
+    INSERT INTO sla_slaclock
+        (mention_id, policy_id, target, cycle, state, is_business_time, target_seconds, started_at,
+         due_at, warning_at, due_hint, paused_seconds, paused_business_seconds, is_late,
+         stopped_by_channel)
+    SELECT i.id, p.policy_id, c.target, c.cycle, 'active', c.bus, c.sec, p.created_at,
+           c.due, c.warn, c.hint, 0, 0, false, ''
+    FROM inserted i JOIN planned p ON p.x_id = i.x_id
+    CROSS JOIN LATERAL (VALUES (1, p.s_target, p.s_cycle, p.s_sec, p.s_bus, p.s_due, p.s_warn, p.s_hint),
+                               (2, 'resolution', 1, p.r_sec, p.r_bus, p.r_due, p.r_warn, p.r_hint))
+        AS c(n, target, cycle, sec, bus, due, warn, hint)
+    WHERE p.policy_id IS NOT NULL AND c.sec IS NOT NULL
+    ORDER BY i.id, c.n
+    ON CONFLICT (mention_id, target, cycle) DO NOTHING
 ), linked AS (
     INSERT INTO mentions_mentionstream (mention_id, stream_id, matched_at)
     SELECT id, %(stream)s, %(now)s FROM (SELECT id FROM inserted UNION ALL SELECT id FROM existing) AS m
@@ -354,10 +510,29 @@ def _scalars(values: Iterable[object]) -> str:
     )
 
 
+def _timestamps(values: Iterable[datetime | None]) -> str:
+    return "{" + ",".join("NULL" if v is None else v.isoformat() for v in values) + "}"
+
+
+def _dues(dues: list[start.Due | None], prefix: str) -> dict[str, str]:
+    return {
+        f"{prefix}_sec": _scalars(None if d is None else d.seconds for d in dues),
+        f"{prefix}_bus": _scalars(None if d is None else d.business for d in dues),
+        f"{prefix}_due": _timestamps(None if d is None else d.due_at for d in dues),
+        f"{prefix}_warn": _timestamps(
+            None if d is None else d.warning_at for d in dues
+        ),
+        f"{prefix}_hint": "{"
+        + ",".join("NULL" if d is None else _quote(d.hint) for d in dues)
+        + "}",
+    }
+
+
 def _page_params(
     mentions: list[InboundMention],
     authors: list[InboundAuthor],
     scores: dict[str, scoring.Score] | None,
+    plans: dict[str, start.NewPlan | None] | None,
 ) -> dict[str, Any]:
     complete = {a.x_id: a for a in authors if a.complete}
     placeholders = [a for a in authors if not a.complete and a.x_id not in complete]
@@ -406,29 +581,39 @@ def _page_params(
             "sentiment": _scalars(s.sentiment for s in page),
             "monitoring": _scalars(s.is_monitoring_suggested for s in page),
         }
+    # A mention without a plan (no policy, a placeholder author, enrichment off) gets NULLs: no clocks.
+    planned = [plans.get(m.x_id) if plans else None for m in mentions]
+    params["plans"] = any(planned)
+    params["policy"] = _scalars(None if p is None else p.policy_id for p in planned)
+    params |= _dues([None if p is None else p.first for p in planned], "f")
+    params |= _dues([None if p is None else p.next for p in planned], "n")
+    params |= _dues([None if p is None else p.resolution for p in planned], "r")
     return params
 
 
 def _store_page_postgres(
-    *,
-    account_id: int,
-    stream_id: int,
-    mentions: list[InboundMention],
-    authors: list[InboundAuthor],
-    now: datetime,
-    scores: dict[str, scoring.Score] | None = None,
-) -> StoreResult:
+    prepared: PreparedPage, *, now: datetime
+) -> tuple[StoreResult, list[int]]:
+    """Run the page statement; also returns the new mentions whose clocks were not planned ahead."""
     created: list[int] = []
+    unplanned: list[int] = []
     duplicates = 0
-    pending = mentions
+    pending = prepared.mentions
+    params = prepared.params
     with connection.cursor() as cursor:
         # Two runs suffice: the second one's snapshot sees every row a racing transaction committed
         # (ON CONFLICT in the first run waited for it). A third is a guard, not an expected path.
         for _ in range(3):
-            params = _page_params(pending, authors, scores)
+            if params is None:
+                params = _page_params(
+                    pending,
+                    prepared.authors,
+                    prepared.scores,
+                    prepared.plans if prepared.enrich else None,
+                )
             params |= {
-                "account": account_id,
-                "stream": stream_id,
+                "account": prepared.account_id,
+                "stream": prepared.stream_id,
                 "now": now,
                 "status": Mention.Status.NEW.value,
             }
@@ -438,15 +623,21 @@ def _store_page_postgres(
                 answered.add(x_id)
                 if was_created:
                     created.append(pk)
+                    if prepared.enrich and x_id not in prepared.plans:
+                        unplanned.append(pk)
                 else:
                     duplicates += 1
             pending = [m for m in pending if m.x_id not in answered]
             if not pending:
                 break
+            params = None
         else:
             raise RuntimeError(
-                f"ingest: could not store {len(pending)} mention(s) of stream {stream_id}"
+                f"ingest: could not store {len(pending)} mention(s) of stream {prepared.stream_id}"
             )
-    return StoreResult(
-        created=len(created), duplicates=duplicates, new_ids=tuple(created)
+    return (
+        StoreResult(
+            created=len(created), duplicates=duplicates, new_ids=tuple(created)
+        ),
+        unplanned,
     )

@@ -1,10 +1,17 @@
-"""`start_clocks`: match new mentions to policies and start their clocks, cheaply, inside ingest.
+"""Starting the SLA clocks of new mentions: `plan_new` before the insert, `start_clocks` after it.
 
-Ingest calls this for every page of 100 mentions in its transaction, and scoring + SLA together may
-cost at most 30% of the ingest rate. So on PostgreSQL it is three round trips whatever the page size:
+Scoring + SLA together may cost at most 30% of the ingest rate, so on PostgreSQL ingest does not call
+`start_clocks`: while it prepares a page (off the database's path) it matches each new mention to a
+policy and computes its due times with `plan_new`, and the page's one statement writes the mentions
+with their due times and inserts their clocks (mentions/ingest.py). Nothing is written twice.
+
+`start_clocks` does the same for mentions that are already stored: the embedded SQLite's ingest path
+and anything else that creates mentions. On PostgreSQL it is three round trips whatever the page size:
 the policy-set version check (policies and calendars are cached until one changes), one query for the
 mentions with their authors, streams, tags and thread answers, and one statement that inserts the
-clocks and sets the mentions' due times. Other databases (the SQLite demo) take the ORM path.
+clocks and sets the mentions' due times. Other databases take the ORM path. Both pick the response
+target the same way (`NewMention.last_answer_at`, see NewPlan) and tests/mentions/test_ingest_sla.py
+holds the two paths to the same result.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from django.db import connection
 from mentions.models import Mention
 from mentions.sla import clockmath
 from mentions.sla.businesstime import Calendar
-from mentions.sla.calendars import policy_set
+from mentions.sla.calendars import PolicySet, policy_set
 from mentions.sla.clocks import (
     MentionRow,
     State,
@@ -106,27 +113,87 @@ def start_clocks(mention_ids: Sequence[int], *, now: datetime) -> None:
         write_summaries(summaries)
 
 
-def _plan(
-    row: MentionRow, policy: SlaPolicy, cal: Calendar, target: str, cycle: int
-) -> Plan | None:
+@dataclass(frozen=True, slots=True)
+class Due:
+    """One target's clock for a mention posted at a given time: what a clock row and its summary hold."""
+
+    seconds: int
+    business: bool
+    due_at: datetime
+    warning_at: datetime
+    hint: str
+
+
+def _due(
+    policy: SlaPolicy, cal: Calendar, target: str, started_at: datetime
+) -> Due | None:
     spec = policy.target_seconds(target)
     if spec is None:
         return None
     seconds, business = spec
-    due = clockmath.due_at(cal, row.created_at, seconds, business=business)
+    due = clockmath.due_at(cal, started_at, seconds, business=business)
+    return Due(
+        seconds=seconds,
+        business=business,
+        due_at=due,
+        warning_at=clockmath.warning_at(
+            cal, due, seconds, business=business, share=policy.warning_share
+        ),
+        hint=clockmath.hint(target, due, cal, business=business),
+    )
+
+
+def _plan(
+    row: MentionRow, policy: SlaPolicy, cal: Calendar, target: str, cycle: int
+) -> Plan | None:
+    due = _due(policy, cal, target, row.created_at)
+    if due is None:
+        return None
     return Plan(
         mention_id=row.id,
         policy_id=policy.pk,
         target=target,
         cycle=cycle,
-        business=business,
-        seconds=seconds,
+        business=due.business,
+        seconds=due.seconds,
         started_at=row.created_at,
-        due_at=due,
-        warning_at=clockmath.warning_at(
-            cal, due, seconds, business=business, share=policy.warning_share
-        ),
-        due_hint=clockmath.hint(target, due, cal, business=business),
+        due_at=due.due_at,
+        warning_at=due.warning_at,
+        due_hint=due.hint,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NewPlan:
+    """The clocks of a mention that is not stored yet, for every case ingest may find in the database.
+
+    Which response clock starts depends on the thread: after a human answer in the same thread it is
+    the next response (cycle = the thread's highest + 1), else the first response. Ingest's statement
+    reads the thread and picks (mentions/ingest.py), with the rule start_clocks applies below.
+    """
+
+    policy_id: int
+    first: Due | None
+    next: Due | None
+    resolution: Due | None
+
+
+def plan_new(
+    pset: PolicySet, facts: MentionFacts, created_at: datetime
+) -> NewPlan | None:
+    """Match a new mention (status new, no tags yet) to a policy; None when no policy applies.
+
+    Pure: no database access (ingest calls it while it prepares a page, off the database's path).
+    """
+    policy = pick_policy(pset.policies, facts)
+    if policy is None:
+        return None
+    cal = pset.calendars[policy.pk]
+    return NewPlan(
+        policy_id=policy.pk,
+        first=_due(policy, cal, Target.FIRST_RESPONSE, created_at),
+        next=_due(policy, cal, Target.NEXT_RESPONSE, created_at),
+        resolution=_due(policy, cal, Target.RESOLUTION, created_at),
     )
 
 
