@@ -33,6 +33,7 @@ app.conf.task_routes = {
     "mentions.escalation.tasks.deliver_*": {"queue": Queue.DELIVERY.value},
     "mentions.escalation.tasks.*": {"queue": Queue.SLA.value},
     "mentions.sla.tasks.*": {"queue": Queue.SLA.value},
+    "mentions.dashboard.tasks.*": {"queue": Queue.DEFAULT.value},
 }
 app.autodiscover_tasks()
 
@@ -63,5 +64,11 @@ def _setup_beat_schedule(sender: Celery, **kwargs: object) -> None:
                 "queue": Queue.SLA.value,
                 "expires": settings.SLA_SWEEP_INTERVAL * 2,
             },
+        },
+        # Folds late changes (answers, reopens, breaches) into the dashboard's daily rollup.
+        "refresh-dashboard-rollup": {
+            "task": "mentions.dashboard.tasks.refresh_dashboard_rollup_task",
+            "schedule": 60.0,
+            "options": {"queue": Queue.DEFAULT.value, "expires": 120},
         },
     }

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "mentions.sla",
     "mentions.escalation",
     "mentions.sandbox",
+    "mentions.dashboard.apps.DashboardConfig",
     "responders",
 ]
 

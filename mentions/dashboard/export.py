@@ -15,8 +15,18 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from mentions.dashboard import queries, sql
-from mentions.dashboard.figures import Durations, PeopleRow
+from mentions.dashboard import queries, rollup, sql
+from mentions.dashboard.figures import (
+    Backlog,
+    CountRow,
+    Dashboard,
+    Durations,
+    Heatmap,
+    PeopleRow,
+    TargetSummary,
+    TrendPoint,
+    Volume,
+)
 from mentions.dashboard.filters import (
     CLOCK,
     MENTION,
@@ -87,7 +97,7 @@ def _people(rows: list[PeopleRow], key_name: str) -> Table:
     )
 
 
-def _targets(f: DashboardFilters) -> Table:
+def _targets(targets: list[TargetSummary]) -> Table:
     header = [
         "target", "met_on_time", "met_late", "breached_open", "active", "paused_in_active",
         "cancelled_excluded", "compliance_pct", "stopped_count", "median_s", "p90_s", "mean_s",
@@ -106,48 +116,94 @@ def _targets(f: DashboardFilters) -> Table:
             *_durations(t.durations),
             *[t.channels.get(ch, "") for ch in queries.CHANNELS],
         ]
-        for t in queries.target_summaries(f)
+        for t in targets
     )
 
 
-def _heatmap(f: DashboardFilters, which: int) -> Table:
-    heat = queries.volume(f)[1] if which == 0 else queries.answers_heatmap(f)
+def _heatmap(heat: Heatmap) -> Table:
     return ["weekday_utc", *[f"{h:02d}h" for h in range(24)]], (
         [name, *counts] for name, counts in heat.rows()
     )
 
 
+class _Figures:
+    """One figure group at a time: from the rollup's page when it covers `f`, else its live query."""
+
+    def __init__(
+        self, f: DashboardFilters, *, now: datetime, only_agent: int | None
+    ) -> None:
+        self.f, self.now, self.only_agent = f, now, only_agent
+        self.d: Dashboard | None = (
+            rollup.dashboard(f, now=now)
+            if only_agent is None and rollup.covers(f)
+            else None
+        )
+
+    def targets(self) -> list[TargetSummary]:
+        return self.d.targets if self.d else queries.target_summaries(self.f)
+
+    def trend(self) -> list[TrendPoint]:
+        return self.d.trend if self.d else queries.first_response_trend(self.f)
+
+    def volume(self) -> Volume:
+        return self.d.volume if self.d else queries.volume(self.f)[0]
+
+    def streams(self) -> list[CountRow]:
+        return self.d.streams if self.d else queries.by_stream(self.f)
+
+    def customers(self) -> Heatmap:
+        return self.d.customers_heatmap if self.d else queries.volume(self.f)[1]
+
+    def answers(self) -> Heatmap:
+        return self.d.answers_heatmap if self.d else queries.answers_heatmap(self.f)
+
+    def lag(self) -> Durations:
+        return self.d.detection_lag if self.d else queries.detection_lag(self.f)
+
+    def backlog(self) -> Backlog:
+        return self.d.backlog if self.d else queries.backlog(self.f, now=self.now)
+
+    def agents(self) -> list[PeopleRow]:
+        if self.d:
+            return self.d.agents
+        return people_rows(self.f, by="agent", only_agent=self.only_agent)
+
+    def teams(self) -> list[PeopleRow]:
+        return self.d.teams if self.d else people_rows(self.f, by="team")
+
+
 def table(
     name: str, f: DashboardFilters, *, now: datetime, only_agent: int | None
 ) -> Table | None:
-    """The header and rows of one of the page's tables, or None for an unknown name."""
+    """The header and rows of one of the page's tables, or None for an unknown name.
+
+    Read from the rollup when the page would be (rollup.covers), else computed live.
+    """
+    src = _Figures(f, now=now, only_agent=only_agent)
+    targets, trend, volume, streams = src.targets, src.trend, src.volume, src.streams
+    customers, answers, lag, backlog = src.customers, src.answers, src.lag, src.backlog
+    agents, teams = src.agents, src.teams
     makers: dict[str, Callable[[], Table]] = {
-        "sla": lambda: _targets(f),
+        "sla": lambda: _targets(targets()),
         "first-response-trend": lambda: (
             ["bucket_start_utc", "answered", "median_s", "p90_s", "mean_s", "still_open"],
-            ([p.at, *_durations(p.durations), p.open] for p in queries.first_response_trend(f)),
+            ([p.at, *_durations(p.durations), p.open] for p in trend()),
         ),
         "volume": lambda: (
             ["bucket_start_utc", "mentions", "posts", "dms"],
-            ([p.at, p.total, p.posts, p.dms] for p in queries.volume(f)[0].points),
+            ([p.at, p.total, p.posts, p.dms] for p in volume().points),
         ),
-        "sentiment": lambda: (
-            ["sentiment", "mentions"], ([k, n] for k, n in queries.volume(f)[0].by_sentiment.items())
-        ),
-        "status": lambda: (["status", "mentions"], ([k, n] for k, n in queries.volume(f)[0].by_status.items())),
-        "kind": lambda: (["kind", "mentions"], ([k, n] for k, n in queries.volume(f)[0].by_kind.items())),
-        "streams": lambda: (["stream_id", "stream", "mentions"], ([s.key, s.label, s.count] for s in queries.by_stream(f))),
-        "heatmap-customers": lambda: _heatmap(f, 0),
-        "heatmap-answers": lambda: _heatmap(f, 1),
-        "channels": lambda: _channels(f),
-        "detection-lag": lambda: (
-            ["mentions", "median_s", "p90_s", "mean_s"], [_durations(queries.detection_lag(f))]
-        ),
-        "backlog": lambda: (
-            ["at_utc", "open_mentions"], ([p.at, p.open] for p in queries.backlog(f, now=now).points)
-        ),
-        "agents": lambda: _people(people_rows(f, by="agent", only_agent=only_agent), "agent"),
-        "teams": lambda: _people(people_rows(f, by="team"), "team"),
+        "sentiment": lambda: (["sentiment", "mentions"], ([k, n] for k, n in volume().by_sentiment.items())),
+        "status": lambda: (["status", "mentions"], ([k, n] for k, n in volume().by_status.items())),
+        "kind": lambda: (["kind", "mentions"], ([k, n] for k, n in volume().by_kind.items())),
+        "streams": lambda: (["stream_id", "stream", "mentions"], ([s.key, s.label, s.count] for s in streams())),
+        "heatmap-customers": lambda: _heatmap(customers()),
+        "heatmap-answers": lambda: _heatmap(answers()),
+        "channels": lambda: _channels(targets()),
+        "detection-lag": lambda: (["mentions", "median_s", "p90_s", "mean_s"], [_durations(lag())]),
+        "backlog": lambda: (["at_utc", "open_mentions"], ([p.at, p.open] for p in backlog().points)),
+        "agents": lambda: _people(agents(), "agent"),
+        "teams": lambda: _people(teams(), "team"),
     }  # fmt: skip
     if only_agent is not None:
         makers.pop("teams")
@@ -155,9 +211,9 @@ def table(
     return maker() if maker else None
 
 
-def _channels(f: DashboardFilters) -> Table:
+def _channels(targets: list[TargetSummary]) -> Table:
     totals: dict[str, int] = dict.fromkeys(queries.CHANNELS, 0)
-    for t in queries.target_summaries(f):
+    for t in targets:
         for ch, n in t.channels.items():
             totals[ch] += n
     return ["channel", "answers"], ([ch, n] for ch, n in totals.items())

@@ -33,14 +33,19 @@ class Durations:
     median: float | None
     p90: float | None
     mean: float | None
+    # Median and p90 read from the rollup's bins: within 1 s below 30 s, within 5 % above (bins.py).
+    approximate: bool = False
 
     @property
     def median_text(self) -> str:
-        return duration_text(self.median)
+        return self._approx(duration_text(self.median))
 
     @property
     def p90_text(self) -> str:
-        return duration_text(self.p90)
+        return self._approx(duration_text(self.p90))
+
+    def _approx(self, text: str) -> str:
+        return f"≈ {text}" if self.approximate and text != "—" else text
 
     @property
     def mean_text(self) -> str:

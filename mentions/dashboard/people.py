@@ -65,33 +65,46 @@ def _select(f: DashboardFilters, keys: str, group_by: str) -> tuple[str, list[An
     return query, [*span, *span, *where_params]
 
 
-def _rows(rows: list[tuple[Any, ...]], by: Literal["agent", "team"]) -> list[PeopleRow]:
-    """Name and sort the grouped rows (key first, then the figures of `_select`)."""
-    ids = [r[0] for r in rows if r[0] is not None]
+def people_names(
+    ids: list[int], by: Literal["agent", "team"]
+) -> tuple[dict[int, str], str]:
+    """Labels of the keys, and the label of the None key."""
     if by == "agent":
         names = {
             u.pk: (u.get_full_name() or u.get_username())
             for u in User.objects.filter(pk__in=ids)
         }
-        nobody = "Unassigned, unanswered"
-    else:
-        names = dict(Team.objects.filter(pk__in=ids).values_list("pk", "name"))
-        nobody = "No team"
-    out = [
-        PeopleRow(
-            key=r[0],
-            label=names.get(r[0], f"#{r[0]}") if r[0] is not None else nobody,
-            handled=int(r[1]),
-            first_response=durations(r[2:5]),
-            on_time=int(r[5]),
-            late=int(r[6]),
-            breached_open=int(r[7]),
-            active=int(r[8]),
-            resolution=durations(r[9:12]),
-        )
-        for r in rows
-    ]
-    return sorted(out, key=lambda p: (p.key is None, -p.handled, p.label))
+        return names, "Unassigned, unanswered"
+    return dict(Team.objects.filter(pk__in=ids).values_list("pk", "name")), "No team"
+
+
+def label_of(key: int | None, names: dict[int, str], nobody: str) -> str:
+    return names.get(key, f"#{key}") if key is not None else nobody
+
+
+def sort_people(rows: list[PeopleRow]) -> list[PeopleRow]:
+    return sorted(rows, key=lambda p: (p.key is None, -p.handled, p.label))
+
+
+def _rows(rows: list[tuple[Any, ...]], by: Literal["agent", "team"]) -> list[PeopleRow]:
+    """Name and sort the grouped rows (key first, then the figures of `_select`)."""
+    names, nobody = people_names([r[0] for r in rows if r[0] is not None], by)
+    return sort_people(
+        [
+            PeopleRow(
+                key=r[0],
+                label=label_of(r[0], names, nobody),
+                handled=int(r[1]),
+                first_response=durations(r[2:5]),
+                on_time=int(r[5]),
+                late=int(r[6]),
+                breached_open=int(r[7]),
+                active=int(r[8]),
+                resolution=durations(r[9:12]),
+            )
+            for r in rows
+        ]
+    )
 
 
 def people_rows(

@@ -233,19 +233,8 @@ def backlog(f: DashboardFilters, *, now: datetime) -> Backlog:
     stop time never enters. Mentions with no resolution clock (no policy sets one) are in "open now"
     but not in the curve.
     """
+    now_open = backlog_now(f, now=now)
     conditions, cparams = mention_conditions(f)
-    open_rows = sql.run(
-        f"SELECT m.status, COUNT(*), MIN(m.created_at) FROM {MENTION} m"  # noqa: S608 (constant fragments; values are parameters)
-        f" WHERE m.status IN ('new', 'open', 'waiting') AND {conditions} GROUP BY m.status",
-        cparams,
-    )
-    by_status = {str(s): 0 for s in OPEN_STATUSES}
-    oldest: datetime | None = None
-    for status, count, first in open_rows:
-        by_status[status] = int(count)
-        first_at = sql.as_datetime(first)
-        oldest = first_at if oldest is None or first_at < oldest else oldest
-
     join = f" JOIN {MENTION} m ON m.id = c.mention_id" if f.has_mention_filters else ""
     filt = f" AND {conditions}" if f.has_mention_filters else ""
     fparams = cparams if f.has_mention_filters else []
@@ -275,11 +264,35 @@ def backlog(f: DashboardFilters, *, now: datetime) -> Backlog:
         running += delta_at.get(at, 0)
         points.append(BacklogPoint(at=at + step, open=running))
     return Backlog(
+        open_now=now_open.open_now,
+        by_status=now_open.by_status,
+        oldest_created_at=now_open.oldest_created_at,
+        oldest_age_seconds=now_open.oldest_age_seconds,
+        points=points,
+    )
+
+
+def backlog_now(f: DashboardFilters, *, now: datetime) -> Backlog:
+    """Open mentions now by status (any post date, the other filters apply) and the oldest's age."""
+    conditions, cparams = mention_conditions(f)
+    open_rows = sql.run(
+        f"SELECT m.status, COUNT(*), MIN(m.created_at) FROM {MENTION} m"  # noqa: S608 (constant fragments; values are parameters)
+        f" WHERE m.status IN ('new', 'open', 'waiting') AND {conditions} GROUP BY m.status",
+        cparams,
+    )
+    by_status = {str(s): 0 for s in OPEN_STATUSES}
+    oldest: datetime | None = None
+    for status, count, first in open_rows:
+        by_status[status] = int(count)
+        first_at = sql.as_datetime(first)
+        oldest = first_at if oldest is None or first_at < oldest else oldest
+
+    return Backlog(
         open_now=sum(by_status.values()),
         by_status=by_status,
         oldest_created_at=oldest,
         oldest_age_seconds=(now - oldest).total_seconds() if oldest else None,
-        points=points,
+        points=[],
     )
 
 

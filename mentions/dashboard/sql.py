@@ -17,6 +17,8 @@ from typing import Any
 
 from django.db import connection
 
+from mentions.dashboard.bins import bin_of
+
 
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
@@ -60,6 +62,12 @@ def prepare_connection() -> None:
     connection.ensure_connection()
     raw: Any = connection.connection
     raw.create_aggregate("pctls", 2, _SqlitePercentiles)
+    raw.create_function("dash_bin", 1, _sqlite_bin, deterministic=True)
+
+
+def _sqlite_bin(value: float | None) -> int | None:
+    """`bins.bin_of` for SQLite's `dash_bin(value)` (the rollup's duration bins)."""
+    return None if value is None else bin_of(float(value))
 
 
 def percentiles(

@@ -16,7 +16,7 @@ from helpdesk.lib.http import AuthedHttpRequest
 from mentions.dashboard import export
 from mentions.dashboard.forms import DashboardFilterForm
 from mentions.dashboard.presenter import present
-from mentions.dashboard.queries import build_dashboard
+from mentions.dashboard.rollup import dashboard as build_dashboard
 from mentions.roles import Role, has_role
 
 ROW_EXPORTS = [
