@@ -165,12 +165,21 @@ def staff_required(
     return wrapper  # type: ignore[return-value]  # functools._Wrapped is the same callable
 
 
+# Never shown by a page: the raw X payload, and the account's tokens (which would be decrypted).
+UNSHOWN_FIELDS = (
+    "raw",
+    "account__access_token",
+    "account__refresh_token",
+    "account__app_bearer_token",
+)
+
+
 def get_mention(mention_id: int) -> Mention:
     """The mention with what every workspace fragment shows, or 404."""
     return get_object_or_404(
         Mention.objects.select_related(
             "author", "account", "thread", "assignee", "team"
-        ),
+        ).defer(*UNSHOWN_FIELDS),
         pk=mention_id,
     )
 

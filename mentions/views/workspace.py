@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from django.contrib import messages
 from django.forms import Form
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.lib.http import AuthedHttpRequest
@@ -30,7 +28,10 @@ from mentions.forms import (
 )
 from mentions.models import Mention, MentionEvent, Note, Tag
 from mentions.views.common import (
+    UNSHOWN_FIELDS,
     choices,
+    choices_key,
+    fragments,
     get_mention,
     staff_required,
 )
@@ -43,6 +44,7 @@ OUTWARD_KINDS = [
     MentionEvent.Kind.PHONE,
     MentionEvent.Kind.HANDOFF,
 ]
+PAGE_TEMPLATE = "mentions/mention_detail.html"
 THREAD_LIMIT = 200
 HISTORY_LIMIT = 200
 EARLIER_COUNT_CAP = 1000
@@ -108,16 +110,29 @@ def _conversation(mention: Mention) -> list[Mention]:
     )
 
 
+def _history(mention_id: int) -> list[MentionEvent]:
+    """This mention's history, newest first (the workspace loads it when it scrolls into view)."""
+    return list(
+        MentionEvent.objects.filter(mention_id=mention_id)
+        .select_related("actor")
+        .only(*EVENT_FIELDS, "actor__username")
+        .order_by("-created_at", "-id")[:HISTORY_LIMIT]
+    )
+
+
 def _timeline_and_history(
-    mention: Mention,
+    mention: Mention, *, history: bool = True
 ) -> tuple[list[TimelineItem], list[MentionEvent]]:
     """The whole conversation in order (customers' posts, our replies and hand-offs, internal notes)
-    and this mention's history, newest first; the events of both come from one query."""
+    and this mention's history, newest first; the events of both come from one query. Without
+    `history` (the page, which loads its history later), only our side's events are read."""
     posts = _conversation(mention)
     ids = [p.pk for p in posts]
+    event_rows = MentionEvent.objects.filter(mention_id__in=ids)
+    if not history:
+        event_rows = event_rows.filter(kind__in=OUTWARD_KINDS)
     events = list(
-        MentionEvent.objects.filter(mention_id__in=ids)
-        .select_related("actor")
+        event_rows.select_related("actor")
         # The page shows only the actor's username: not every auth_user column.
         .only(*EVENT_FIELDS, "actor__username")
         .order_by("-created_at", "-id")[: HISTORY_LIMIT * 2]
@@ -155,23 +170,21 @@ def _timeline_and_history(
         if e.kind in OUTWARD_KINDS
     ]
     items += [TimelineItem(at=n.created_at, kind="note", note=n) for n in notes]
-    history = [e for e in events if e.mention_id == mention.pk][:HISTORY_LIMIT]
-    return sorted(items, key=lambda i: i.at), history
+    found = [e for e in events if e.mention_id == mention.pk] if history else []
+    return sorted(items, key=lambda i: i.at), found[:HISTORY_LIMIT]
 
 
-def _triage_context(mention: Mention, *, lazy: bool = False) -> dict[str, Any]:
-    lists: dict[str, Any] = (
-        {
-            name: SimpleLazyObject(partial(lambda n: choices()[n], name))
-            for name in ("agents", "teams")
-        }
-        if lazy  # read only when the cached assignment fragment has expired
-        else choices()
-    )
+def _triage_context(mention: Mention) -> dict[str, Any]:
+    options = choices()
     return {
         "mention": mention,
         "tags": list(mention.tags.all()),
-        **lists,
+        # The option lists depend only on the choices and the current assignee and team.
+        "assign_fields": fragments.render(
+            f"{PAGE_TEMPLATE}#assign-fields",
+            (choices_key(options), mention.assignee_id, mention.team_id),
+            lambda: {**options, "mention": mention},
+        ),
         "statuses": Mention.Status.choices,
         "priorities": Mention.Priority.choices,
     }
@@ -194,18 +207,25 @@ def _author_context(mention: Mention) -> dict[str, Any]:
 
 def _get_workspace_mention(mention_id: int) -> Mention:
     return get_object_or_404(
-        Mention.objects.select_related("author", "account", "assignee", "team"),
+        Mention.objects.select_related("author", "account", "assignee", "team").defer(
+            *UNSHOWN_FIELDS
+        ),
         pk=mention_id,
     )
 
 
 def _workspace_context(request: AuthedHttpRequest, mention: Mention) -> dict[str, Any]:
-    timeline, history = _timeline_and_history(mention)
+    timeline, _ = _timeline_and_history(mention, history=False)
+    detail_url = request.path
     context: dict[str, Any] = {
-        **_triage_context(mention, lazy=True),
-        **_author_context(mention),
+        **_triage_context(mention),
         "timeline": timeline,
-        "history": history,
+        # Below the fold, each loaded by htmx when it scrolls into view (`?part=`).
+        "history_url": f"{detail_url}?part=history",
+        "earlier_url": f"{detail_url}?part=earlier",
+        "cheatsheet": fragments.render(
+            "mentions/_cheatsheet.html", "workspace", lambda: {"workspace": True}
+        ),
         "streams": list(mention.streams.only("id", "name")),
         "composer_url": _optional_url("responders:composer", mention.pk),
         "compose": request.GET.get("compose", ""),
@@ -219,11 +239,30 @@ def _workspace_context(request: AuthedHttpRequest, mention: Mention) -> dict[str
 @require_GET
 @staff_required
 def mention_detail(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
-    """The workspace; #presence fills in with the first heartbeat, sent as soon as the page loads."""
+    """The workspace; #presence fills in with the first heartbeat, sent as soon as the page loads.
+
+    `?part=history` or `?part=earlier` answers only that fragment (the page loads them lazily).
+    """
+    part = request.GET.get("part")
+    if part is not None:
+        return _part(request, mention_id, part)
     mention = _get_workspace_mention(mention_id)
-    return render(
-        request, "mentions/mention_detail.html", _workspace_context(request, mention)
-    )
+    return render(request, PAGE_TEMPLATE, _workspace_context(request, mention))
+
+
+def _part(request: AuthedHttpRequest, mention_id: int, part: str) -> HttpResponse:
+    if part == "history":
+        get_object_or_404(Mention.objects.only("id"), pk=mention_id)
+        context: dict[str, Any] = {"history": _history(mention_id)}
+        return render(request, f"{PAGE_TEMPLATE}#history", context)
+    if part == "earlier":
+        mention = get_object_or_404(
+            Mention.objects.only("id", "author_id", "created_at"), pk=mention_id
+        )
+        return render(
+            request, f"{PAGE_TEMPLATE}#author-earlier", _author_context(mention)
+        )
+    return HttpResponseBadRequest("`part` must be history or earlier.")
 
 
 def _after_action(

@@ -38,6 +38,12 @@ def page(client, mention, **headers):
     return client.get(f"/mentions/{mention.pk}/", headers=headers)
 
 
+def part(client, mention, name):
+    return client.get(
+        f"/mentions/{mention.pk}/", {"part": name}, headers={"HX-Request": "true"}
+    )
+
+
 def test_anonymous_users_are_sent_to_the_login_page(client, mention):
     response = page(client, mention)
 
@@ -145,18 +151,25 @@ def test_the_author_card_shows_earlier_mentions_and_how_they_ended(
     ]
     current = make_mention(account, author=customer, text="today", created_at=now)
 
-    response = page(agent_client, current)
+    content = page(agent_client, current).content.decode()
+    response = part(agent_client, current, "earlier")
 
-    content = response.content.decode()
     assert "12,345 followers" in content
     assert "verified" in content
-    assert "7 earlier mentions" in content
     assert "I like parcels" in content
-    assert [m.pk for m in response.context["earlier"]] == [
-        m.pk for m in earlier[::-1][:5]
-    ]
-    assert f'href="/mentions/{earlier[6].pk}/"' in content
-    assert f'href="/mentions/{earlier[1].pk}/"' not in content
+    # The earlier mentions load when the card scrolls into view.
+    assert (
+        f'<div id="author-earlier" hx-get="/mentions/{current.pk}/?part=earlier" '
+        'hx-trigger="revealed" hx-swap="outerHTML">'
+    ) in content
+    fragment = response.content.decode()
+    assert fragment.lstrip().startswith('<div id="author-earlier">')
+    assert "7 earlier mentions" in fragment
+    # The last five, newest first.
+    links = [fragment.find(f'href="/mentions/{m.pk}/"') for m in earlier[::-1]]
+    assert -1 not in links[:5]
+    assert links[:5] == sorted(links[:5])
+    assert links[5:] == [-1, -1]
 
 
 def test_details_show_streams_priority_reasons_sentiment_language_and_the_x_link(
@@ -205,6 +218,63 @@ def test_hostile_text_names_and_bios_are_escaped(agent_client, account):
     assert 'onerror="window' not in content
     assert "<b>tag</b>" not in content
     assert "&lt;img src=x onerror=&quot;window.pwned=2&quot;&gt;" in content
+
+
+def test_hostile_text_in_the_lazy_fragments_is_escaped(agent, agent_client, account):
+    author = Author.objects.create(x_id="667", handle="h4x2", name=PAYLOAD)
+    make_mention(
+        account,
+        author=author,
+        text=PAYLOAD,
+        created_at=timezone.now() - timedelta(days=1),
+    )
+    mention = make_mention(account, author=author, text="hello")
+    triage.add_note(mention, PAYLOAD, actor=agent, now=timezone.now())
+    record_event(mention, MentionEvent.Kind.NOTE, PAYLOAD, actor=agent)
+
+    for name in ("earlier", "history"):
+        content = part(agent_client, mention, name).content.decode()
+
+        assert "<script>window.pwned" not in content
+        assert 'onerror="window' not in content
+        assert "&lt;script&gt;window.pwned=1&lt;/script&gt;" in content
+
+
+def test_the_history_loads_when_it_scrolls_into_view(agent_client, agent, mention):
+    triage.assign_mention(mention, assignee=agent, actor=agent, now=timezone.now())
+
+    content = page(agent_client, mention).content.decode()
+    fragment = part(agent_client, mention, "history").content.decode()
+
+    assert (
+        f'<section id="history" class="card" hx-get="/mentions/{mention.pk}/?part=history" '
+        'hx-trigger="revealed" hx-swap="outerHTML">'
+    ) in content
+    assert "alice assigned it to alice" not in content
+    assert fragment.lstrip().startswith('<section id="history" class="card">')
+    assert "alice assigned it to alice" in fragment
+    assert "<html" not in fragment
+
+
+def test_an_unknown_part_is_a_clear_400_and_an_unknown_mention_404(
+    agent_client, mention
+):
+    response = part(agent_client, mention, "secrets")
+
+    assert response.status_code == 400
+    assert b"history or earlier" in response.content
+    assert agent_client.get("/mentions/999999/?part=history").status_code == 404
+
+
+@pytest.mark.parametrize("name", ["history", "earlier"])
+def test_the_lazy_parts_need_a_role(client, mention, name):
+    anonymous = client.get(f"/mentions/{mention.pk}/?part={name}")
+    client.force_login(User.objects.create_user("nobody"))
+    refused = client.get(f"/mentions/{mention.pk}/?part={name}")
+
+    assert anonymous.status_code == 302
+    assert "/login/" in anonymous["Location"]
+    assert refused.status_code == 403
 
 
 def test_the_composer_slot_loads_the_responders_fragment_when_it_exists(
@@ -352,7 +422,7 @@ def test_a_prolific_authors_earlier_mentions_are_counted_up_to_a_cap(
         make_mention(account, author=customer, created_at=now - timedelta(days=n + 1))
     current = make_mention(account, author=customer, created_at=now)
 
-    content = page(agent_client, current).content.decode()
+    content = part(agent_client, current, "earlier").content.decode()
 
     assert "3+ earlier mentions" in content
 

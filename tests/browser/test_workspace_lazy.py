@@ -1,0 +1,47 @@
+"""In Chromium: the workspace's history and the author's earlier mentions load as they come into view."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from mentions import triage
+from tests.browser.conftest import login, screenshot
+from tests.mentions.queue_helpers import fresh_cache, make_mention  # noqa: F401  (autouse)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PAYLOAD = '<img src=x onerror="window.pwned=1">'
+
+
+def test_history_and_earlier_mentions_load_when_scrolled_into_view(
+    page, live_server, brand, agent
+):
+    account = brand["account"]
+    earlier = make_mention(
+        account,
+        text=f"last week's parcel {PAYLOAD}",
+        handle="loyal",
+        created_at=timezone.now() - timedelta(days=7),
+    )
+    mention = make_mention(account, text="parcel late again", author=earlier.author)
+    triage.assign_mention(mention, assignee=agent, actor=agent, now=timezone.now())
+    login(page, live_server.url, agent.username)
+
+    page.goto(f"{live_server.url}/mentions/{mention.pk}/")
+    page.locator("#author-earlier").scroll_into_view_if_needed()
+    page.locator("#author-earlier").get_by_text("1 earlier mention").wait_for(
+        timeout=8000
+    )
+    page.locator("#history").scroll_into_view_if_needed()
+    page.locator("#history").get_by_text("assigned it to alice").wait_for(timeout=8000)
+
+    assert f"last week's parcel {PAYLOAD}" in page.inner_text("#author-earlier")
+    assert page.evaluate("window.pwned") is None
+    # The keyboard still works on the completed page.
+    page.keyboard.press("?")
+    assert page.locator("#cheatsheet").is_visible()
+    screenshot(page, "workspace-lazy-parts")
+    assert page.console_errors == []
