@@ -18,12 +18,14 @@ Retries are not Celery retries: a rate limit, a backoff or a stop is written to 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import os
 import random
 import socket
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -34,9 +36,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from mentions import accounts, scoring
-from mentions.ingest import store_page
+from mentions import accounts, ingest, scoring
 from mentions.models import Stream
+from mentions.pipeline import FetchAhead
+from mentions.sla.calendars import PolicySet
 from mentions.sources.base import (
     PermanentError,
     RateLimit,
@@ -73,10 +76,21 @@ class PollResult:
     rate_limit: RateLimit | None = (
         None  # from the last page's headers; paces the next poll
     )
-    # The admin's priority keywords, read once per poll (not per page or per mention).
+    # The admin's priority keywords and the SLA policies, read once per poll (not per page).
     keywords: list[scoring.Keyword] | None = dataclasses.field(
         default=None, compare=False, repr=False
     )
+    policies: PolicySet | None = dataclasses.field(
+        default=None, compare=False, repr=False
+    )
+
+    fast_path: bool = dataclasses.field(default=True, compare=False, repr=False)
+
+    def load_rules(self) -> None:
+        """Read the keywords and policies (once per poll) in the poll's own thread."""
+        if self.keywords is None or self.policies is None:
+            self.keywords, self.policies = ingest.load_rules()
+            self.fast_path = ingest.fast_path()
 
 
 class LeaseLostError(Exception):
@@ -159,10 +173,29 @@ def backoff_delay(failures: int) -> timedelta:
     return timedelta(seconds=base * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not crypto
 
 
+def _prepare(
+    stream: Stream, page: SourcePage, result: PollResult
+) -> ingest.PreparedPage:
+    """Score the page, plan its SLA clocks and build its statement: no database (fetch-ahead thread)."""
+    assert result.keywords is not None
+    assert result.policies is not None
+    return ingest.prepare_page(
+        account_id=stream.account_id,
+        stream_id=stream.pk,
+        mentions=page.mentions,
+        authors=page.authors,
+        enrich=True,
+        keywords=result.keywords,
+        policies=result.policies,
+        fast_path=result.fast_path,
+    )
+
+
 def _store(
     stream_id: int,
     owner: str,
     page: SourcePage,
+    prepared: ingest.PreparedPage,
     result: PollResult,
     update: dict[str, Any],
 ) -> None:
@@ -170,19 +203,10 @@ def _store(
     now = timezone.now()
     with transaction.atomic():
         stream = _locked(stream_id, owner)
-        if result.keywords is None:
-            result.keywords = scoring.active_keywords()
-        # enrich: score the new mentions, start their SLA clocks and run the escalation rules, all in
-        # this transaction (contracts §9).
-        stored = store_page(
-            account_id=stream.account_id,
-            stream_id=stream_id,
-            mentions=page.mentions,
-            authors=page.authors,
-            now=now,
-            enrich=True,
-            keywords=result.keywords,
-        )
+        # enrich: the mentions were scored and their SLA clocks planned in `prepared`; the statement
+        # writes them with their clocks, and the escalation rules run, all in this transaction
+        # (contracts §9).
+        stored = ingest.store_prepared(prepared, now=now)
         for field, value in update.items():
             setattr(stream, field, value)
         stream.lease_expires_at = _lease_until(now)
@@ -204,10 +228,17 @@ def _store(
     result.bad += len(page.bad)
 
 
+def _window_used_up(page: SourcePage) -> bool:
+    return bool(
+        page.rate_limit and page.rate_limit.remaining == 0 and page.rate_limit.reset_at
+    )
+
+
 def _after_page(page: SourcePage, result: PollResult, max_pages: int | None) -> None:
-    if page.rate_limit and page.rate_limit.remaining == 0 and page.rate_limit.reset_at:
+    limit = page.rate_limit
+    if limit and limit.remaining == 0 and limit.reset_at:
         raise RateLimitedError(
-            "rate-limit window used up mid-poll", retry_at=page.rate_limit.reset_at
+            "rate-limit window used up mid-poll", retry_at=limit.reset_at
         )
     if max_pages is not None and result.pages >= max_pages:
         raise _PageBudgetUsedError
@@ -220,6 +251,14 @@ def _poll_posts(
     result: PollResult,
     max_pages: int | None,
 ) -> None:
+    """Fetch and prepare page k+1 in a fetch-ahead thread (mentions/pipeline.py) while page k is stored.
+
+    The thread only talks to X and computes; this thread stores every page, in order, each in its own
+    transaction with the checkpoint that page implies (a copy: the thread moves on). The thread stops
+    where this loop stops (last page, used-up rate-limit window, page budget), so it never fetches a
+    page that is not going to be stored, and an error it meets is raised here after the pages before it
+    are stored, as in a sequential loop.
+    """
     now = timezone.now()
     cp: dict[str, Any] = dict(stream.checkpoint or {})
     if not cp:
@@ -234,36 +273,55 @@ def _poll_posts(
             }
     since_id: str | None = cp.get("since_id")
     resume_until: str | None = cp.get("oldest_stored")
-    token: str | None = None
-    while True:
-        if stream.kind == Stream.Kind.SEARCH:
-            page = source.search(
-                stream.query, since_id=since_id, until_id=resume_until, next_token=token
+    result.load_rules()
+
+    def pages() -> Iterator[
+        tuple[SourcePage, ingest.PreparedPage, dict[str, Any], bool]
+    ]:
+        token: str | None = None
+        fetched = 0
+        while True:
+            if stream.kind == Stream.Kind.SEARCH:
+                page = source.search(
+                    stream.query,
+                    since_id=since_id,
+                    until_id=resume_until,
+                    next_token=token,
+                )
+            else:
+                page = source.mentions(
+                    since_id=since_id, until_id=resume_until, pagination_token=token
+                )
+            if "pending" not in cp and page.newest_id:
+                cp["pending"] = page.newest_id
+            more = bool(page.next_token) and page.result_count > 0
+            if more:
+                cp["oldest_stored"] = page.oldest_id
+                if cp.get("backfill") and page.oldest_created_at:
+                    cp["backfill"]["oldest"] = page.oldest_created_at.isoformat()
+                update: dict[str, Any] = {"checkpoint": copy.deepcopy(cp)}
+            else:
+                update = {
+                    "checkpoint": None,
+                    "since_id": cp.get("pending") or since_id or "",
+                }
+                if cp.get("backfill"):
+                    update["backfill_completed_at"] = timezone.now()
+            yield page, _prepare(stream, page, result), update, more
+            fetched += 1
+            stop = _window_used_up(page) or (
+                max_pages is not None and fetched >= max_pages
             )
-        else:
-            page = source.mentions(
-                since_id=since_id, until_id=resume_until, pagination_token=token
-            )
-        if "pending" not in cp and page.newest_id:
-            cp["pending"] = page.newest_id
-        more = bool(page.next_token) and page.result_count > 0
-        if more:
-            cp["oldest_stored"] = page.oldest_id
-            if cp.get("backfill") and page.oldest_created_at:
-                cp["backfill"]["oldest"] = page.oldest_created_at.isoformat()
-            update: dict[str, Any] = {"checkpoint": cp}
-        else:
-            update = {
-                "checkpoint": None,
-                "since_id": cp.get("pending") or since_id or "",
-            }
-            if cp.get("backfill"):
-                update["backfill_completed_at"] = timezone.now()
-        _store(stream.pk, owner, page, result, update)
-        if not more:
-            return
-        _after_page(page, result, max_pages)
-        token = page.next_token
+            if not more or stop:
+                return
+            token = page.next_token
+
+    with FetchAhead(pages(), name=f"poll-stream-{stream.pk}") as ahead:
+        for page, prepared, update, more in ahead:
+            _store(stream.pk, owner, page, prepared, result, update)
+            if not more:
+                return
+            _after_page(page, result, max_pages)
 
 
 def _poll_dms(
@@ -310,7 +368,8 @@ def _poll_dms(
             }
         else:
             update = {"checkpoint": {**cp, "next_token": page.next_token}}
-        _store(stream.pk, owner, page, result, update)
+        result.load_rules()
+        _store(stream.pk, owner, page, _prepare(stream, page, result), result, update)
         if reached_end:
             return
         _after_page(page, result, max_pages)

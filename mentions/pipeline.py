@@ -1,0 +1,112 @@
+"""Fetch-ahead: produce the next items in a background thread while the caller consumes this one.
+
+A poll is a loop of "fetch a page from X, prepare it (parse, score, plan the SLA clocks, build the
+statement's arrays), store it with the checkpoint". Fetching and preparing need no database; storing is
+mostly the database's work, during which the Python thread waits with the GIL released. `FetchAhead`
+runs the first two steps for page k+1 in a thread while the caller stores page k, so the network, the
+Python work and the database overlap (on two cores, the database and Python each keep one busy).
+
+What it guarantees, so that crash safety stays the poller's business alone:
+- Items reach the consumer in order; at most `depth` finished items wait (plus one in the making), so
+  memory stays flat.
+- The producer writes nothing: a crash loses at most pages that were fetched and not yet stored, which
+  the stream's checkpoint makes the next poll fetch again.
+- An exception in the producer reaches the consumer after the items produced before it, exactly where
+  a sequential loop would have raised it.
+- When the consumer stops early (an exception, a `break`, `close()`), the producer is told to stop and
+  the thread is joined; it never outlives the `with` block by more than the item it is producing.
+- The producer must not use the database (Django connections are per thread, and in tests a second
+  connection would not see the test's transaction); the thread closes any connection it opened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from types import TracebackType
+from typing import Generic, TypeVar
+
+from django.db import connections
+
+T = TypeVar("T")
+
+_ITEM, _DONE, _ERROR = range(3)
+_POLL_SECONDS = 0.1
+
+
+class FetchAhead(Generic[T]):
+    """Iterate `items` in a background thread, at most `depth` items ahead of the consumer."""
+
+    def __init__(
+        self, items: Iterable[T], *, depth: int = 1, name: str = "fetch-ahead"
+    ) -> None:
+        if depth < 1:
+            raise ValueError("depth must be at least 1")
+        self._items = items
+        self._queue: queue.Queue[tuple[int, object]] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._finished = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _put(self, entry: tuple[int, object]) -> bool:
+        """Queue an entry, giving up when the consumer has stopped (False)."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=_POLL_SECONDS)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def _run(self) -> None:
+        try:
+            for item in self._items:
+                if not self._put((_ITEM, item)):
+                    return
+            self._put((_DONE, None))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            self._put((_ERROR, exc))
+        finally:
+            close = getattr(self._items, "close", None)
+            if callable(close):  # a generator: run its finally blocks in this thread
+                close()
+            connections.close_all()  # only this thread's connections, if it opened any
+
+    def __iter__(self) -> Iterator[T]:
+        return self
+
+    def __next__(self) -> T:
+        if self._finished:
+            raise StopIteration
+        kind, value = self._queue.get()
+        if kind == _ITEM:
+            return value  # type: ignore[return-value]
+        self._finished = True
+        self._thread.join()
+        if kind == _ERROR:
+            assert isinstance(value, BaseException)
+            raise value
+        raise StopIteration
+
+    def close(self) -> None:
+        """Stop the producer and wait for its thread (it finishes the item it is producing)."""
+        self._finished = True
+        self._stop.set()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Empty):  # unblock a producer on a full queue
+                self._queue.get(timeout=_POLL_SECONDS)
+        self._thread.join()
+
+    def __enter__(self) -> FetchAhead[T]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
