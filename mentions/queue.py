@@ -28,6 +28,7 @@ from django.db.models import (
     Exists,
     Expression,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Value,
@@ -41,6 +42,8 @@ from mentions.models import (
     URGENCY_PRIORITY,
     Mention,
     MentionStream,
+    Stream,
+    Tag,
 )
 from mentions.queue_rows import Row, render_rows, stamps
 from mentions.sla.models import SlaClock
@@ -285,10 +288,20 @@ def _sla_q(values: Sequence[str]) -> Q:
 
 
 def for_display(qs: QuerySet[Mention]) -> QuerySet[Mention]:
-    """What a row shows, in a fixed number of queries: one for the rows, one each for streams and tags."""
+    """What a row shows, in a fixed number of queries: one for the rows, one each for streams and tags
+    (as lists `shown_streams` and `shown_tags`, in the order the row shows them)."""
     return (
         qs.select_related("author", "assignee", "team")
-        .prefetch_related("streams", "tags")
+        .prefetch_related(
+            Prefetch(
+                "streams",
+                queryset=Stream.objects.only("id", "name", "account_id", "kind"),
+                to_attr="shown_streams",
+            ),
+            Prefetch(
+                "tags", queryset=Tag.objects.only("id", "name"), to_attr="shown_tags"
+            ),
+        )
         .defer("raw", "author__description", "priority_reasons")
     )
 
