@@ -454,20 +454,22 @@ def _row_keys(queue_rows):
 
 @pytest.mark.postgres
 @pytest.mark.parametrize(
-    ("view", "index"),
+    ("filters", "index"),
     [
-        ("", "mentions_mention_open_urgency"),
-        ("breaching", "mentions_mention_open_urgency"),
-        ("mine", "mentions_mention_mine"),
-        ("all", "mentions_mention_urgency"),
-        ("waiting", "mentions_mention_status_due"),
+        ({}, "mentions_mention_open_urgency"),
+        ({"view": "breaching"}, "mentions_mention_open_urgency"),
+        ({"view": "mine"}, "mentions_mention_mine"),
+        ({"view": "all"}, "mentions_mention_urgency"),
+        ({"view": "waiting"}, "mentions_mention_status_due"),
+        ({"view": "waiting", "priority": [3, 4]}, "mentions_mention_status_due"),
+        ({"sentiment": ["negative"], "stream": ["1"]}, "mentions_mention_open_urgency"),
     ],
 )
 def test_postgres_reads_a_page_as_one_index_range_without_sorting(
-    agent, account, view, index
+    agent, account, filters, index
 ):
     mention = make_mention(account)
-    qs = queue.filtered({"view": view}, user=agent, now=timezone.now())
+    qs = queue.filtered(filters, user=agent, now=timezone.now())
     qs = qs.filter(queue._after(queue.Key.of(mention))).order_by(*queue.ORDER)[:50]
     sql, params = qs.values_list("id", flat=True).query.sql_with_params()
 
