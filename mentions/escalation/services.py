@@ -56,6 +56,9 @@ def change_window() -> timedelta:
 
 # Bounds a catch-up sweep's transactions (e.g. after a rule is created over a large backlog).
 CHUNK = 500
+# At ingest, apply the firings of new mentions in bulk (batch.py); False takes _fire's per-firing path
+# (the reference the batch is tested against).
+BATCH_AT_INGEST = True
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,7 @@ def evaluate_mentions(mention_ids: Sequence[int], *, now: datetime) -> None:
         streams=sorted(need_streams),
         assignments=sorted(need_assignments),
     )
+    matched: list[tuple[EscalationRule, list[tuple[int, str, int]]]] = []
     for rule in rules:
         conditions = cast(Conditions, rule.conditions)
         rows = [
@@ -237,7 +241,34 @@ def evaluate_mentions(mention_ids: Sequence[int], *, now: datetime) -> None:
             for target, cycle in facts.matches(conditions, page[mention_id], now=now)
         ]
         if rows:
+            matched.append((rule, rows))
+    if not matched:
+        return
+    ids = sorted({mention_id for _, rows in matched for mention_id, _, _ in rows})
+    fired_mentions = Mention.objects.select_related(
+        "assignee", "team", "author"
+    ).in_bulk(ids)
+    if not BATCH_AT_INGEST or any(
+        m.status != Mention.Status.NEW for m in fired_mentions.values()
+    ):
+        for rule, rows in matched:
             _fire(rule, rows, now=now)
+        return
+    # All new (what ingest creates): insert every rule's firings, then write all their actions in a
+    # few statements (batch.py; the same result as _fire, which applies them one firing at a time).
+    from mentions.escalation import batch
+
+    fired = [
+        (
+            rule,
+            [
+                (f.firing_id, f.mention_id, f.target, f.cycle)
+                for f in insert_firings(rule.pk, rows, now=now)
+            ],
+        )
+        for rule, rows in matched
+    ]
+    batch.apply_new(fired, fired_mentions, now=now)
 
 
 def sweep(*, now: datetime, full: bool | None = None) -> int:
