@@ -124,7 +124,14 @@ def prepare_page(
                     verified=profile.verified,
                     lang=m.lang or "",
                 )
-                plans[m.x_id] = start.plan_new(pset, facts, m.created_at)
+                # A post that opens its conversation (X gives it its own id as conversation id)
+                # starts a new thread: only first response applies, no next-response plan needed.
+                plans[m.x_id] = start.plan_new(
+                    pset,
+                    facts,
+                    m.created_at,
+                    may_follow_up=m.conversation_id != m.x_id,
+                )
         else:
             plans = dict.fromkeys((m.x_id for m in unique), None)
     fast = _fast_path() if fast_path is None else fast_path

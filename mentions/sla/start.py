@@ -179,11 +179,17 @@ class NewPlan:
 
 
 def plan_new(
-    pset: PolicySet, facts: MentionFacts, created_at: datetime
+    pset: PolicySet,
+    facts: MentionFacts,
+    created_at: datetime,
+    *,
+    may_follow_up: bool = True,
 ) -> NewPlan | None:
     """Match a new mention (status new, no tags yet) to a policy; None when no policy applies.
 
     Pure: no database access (ingest calls it while it prepares a page, off the database's path).
+    `may_follow_up=False` skips the next-response clock for a post that opens its conversation: no
+    earlier post of its thread can have been answered.
     """
     policy = pick_policy(pset.policies, facts)
     if policy is None:
@@ -192,7 +198,9 @@ def plan_new(
     return NewPlan(
         policy_id=policy.pk,
         first=_due(policy, cal, Target.FIRST_RESPONSE, created_at),
-        next=_due(policy, cal, Target.NEXT_RESPONSE, created_at),
+        next=_due(policy, cal, Target.NEXT_RESPONSE, created_at)
+        if may_follow_up
+        else None,
         resolution=_due(policy, cal, Target.RESOLUTION, created_at),
     )
 
