@@ -28,7 +28,6 @@ from mentions.forms import (
 )
 from mentions.models import Mention, MentionEvent, Note, Tag
 from mentions.views.common import (
-    UNSHOWN_FIELDS,
     choices,
     choices_key,
     fragments,
@@ -205,10 +204,48 @@ def _author_context(mention: Mention) -> dict[str, Any]:
     }
 
 
+# What the workspace page shows of the mention and its author, account, assignee and team (a narrow
+# select: the full rows of five tables cost more to compile and load than the query costs to run).
+WORKSPACE_FIELDS = (
+    "id",
+    "x_id",
+    "kind",
+    "account",
+    "author",
+    "text",
+    "lang",
+    "created_at",
+    "ingested_at",
+    "conversation_id",
+    "summons_brand",
+    "status",
+    "assignee",
+    "team",
+    "priority",
+    "priority_score",
+    "priority_reasons",
+    "is_priority_overridden",
+    "sentiment",
+    "is_monitoring_suggested",
+    "sla_due_at",
+    "sla_warning_at",
+    "sla_hint",
+    "updated_at",
+    "author__handle",
+    "author__name",
+    "author__verified",
+    "author__followers_count",
+    "author__description",
+    "account__handle",
+    "assignee__username",
+    "team__name",
+)
+
+
 def _get_workspace_mention(mention_id: int) -> Mention:
     return get_object_or_404(
-        Mention.objects.select_related("author", "account", "assignee", "team").defer(
-            *UNSHOWN_FIELDS
+        Mention.objects.select_related("author", "account", "assignee", "team").only(
+            *WORKSPACE_FIELDS
         ),
         pk=mention_id,
     )

@@ -410,6 +410,30 @@ def test_the_workspace_query_count_does_not_grow_with_the_thread(
         page(agent_client, first)
 
 
+def test_the_workspace_loads_no_field_it_left_out_later(
+    agent_client, agent, account, django_assert_max_num_queries
+):
+    mention = make_mention(
+        account,
+        make_stream(account),
+        assignee=agent,
+        team=Team.objects.create(name="Care"),
+        sla_due_at=timezone.now() + timedelta(hours=1),
+        sentiment=-0.4,
+        priority_reasons=[{"reason": "Keyword: refund", "points": 10}],
+    )
+    mention.tags.add(Tag.objects.create(name="billing"))
+    page(agent_client, mention)  # role checks and option lists are remembered now
+
+    # Session, user, the mention, its conversation, our events, notes, tags, streams, SLA clocks:
+    # a narrowed select that missed a field the page shows would add a query here.
+    with django_assert_max_num_queries(9):
+        content = page(agent_client, mention).content.decode()
+
+    assert "Keyword: refund" in content
+    assert "team Care" in content
+
+
 def test_a_prolific_authors_earlier_mentions_are_counted_up_to_a_cap(
     agent_client, account, monkeypatch
 ):
