@@ -100,7 +100,9 @@ def _reapply_chunk(
         old_due = summary(mine)[0]
         old_policy = next((c.policy_id for c in running), None)
         policy = pick_policy(policies, row.facts)
+        touched = False
         for clock in running:
+            before = (clock.due_at, clock.state, clock.stopped_at)
             spec = policy.target_seconds(clock.target) if policy else None
             if policy is None or spec is None:
                 stop(
@@ -116,6 +118,7 @@ def _reapply_chunk(
                 refresh_due(clock, new_cals[policy.pk], policy.warning_share)
                 if clock.state == State.BREACHED and clock.due_at > now:
                     clock.state, clock.breached_at = State.ACTIVE, None
+            touched |= before != (clock.due_at, clock.state, clock.stopped_at)
             updated.append(clock)
         fresh = (
             _missing_clocks(row, mine, policy, new_cals[policy.pk], threads, now)
@@ -125,8 +128,12 @@ def _reapply_chunk(
         created += fresh
         new_due = summary([*mine, *fresh])[0]
         new_policy = policy.pk if policy else None
-        if fresh or old_due != new_due or (running and old_policy != new_policy):
+        reported = fresh or old_due != new_due or (running and old_policy != new_policy)
+        if reported or touched:
+            # Any clock that moved bumps the mention's updated_at with its summary, even when the
+            # most urgent due time stays: the escalation sweep finds clock changes through it.
             summaries[mid] = summary([*mine, *fresh])
+        if reported:
             changes.append(
                 ReapplyChange(
                     mention_id=mid,

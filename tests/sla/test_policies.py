@@ -174,6 +174,42 @@ def test_re_applying_un_breaches_a_clock_whose_new_target_is_later(
 
 
 @pytest.mark.django_db
+def test_re_applying_marks_a_mention_changed_when_only_a_later_clock_moves(
+    make_mention, default_policy
+):
+    # The escalation sweep finds clock changes through Mention.updated_at (docs/escalation.md).
+    m = make_mention(created_at=T0)
+    sla.start_clocks([m.pk], now=T0)
+    # The database stamps its own time (now()): any earlier value moves.
+    long_ago = utc(2020, 1, 1)
+    Mention.objects.filter(pk=m.pk).update(updated_at=long_ago)
+    default_policy.resolution_minutes = 12 * 60
+    default_policy.save()
+
+    changes = reapply_policies(now=T0 + timedelta(minutes=1))
+
+    m.refresh_from_db()
+    assert changes == []  # the most urgent due time (first response) did not move
+    assert m.clocks.get(target="resolution").due_at == T0 + timedelta(hours=12)
+    assert m.updated_at > long_ago
+
+
+@pytest.mark.django_db
+def test_re_applying_leaves_a_mention_whose_clocks_did_not_move_unchanged(
+    make_mention, default_policy
+):
+    m = make_mention(created_at=T0)
+    sla.start_clocks([m.pk], now=T0)
+    long_ago = utc(2020, 1, 1)
+    Mention.objects.filter(pk=m.pk).update(updated_at=long_ago)
+
+    reapply_policies(now=T0 + timedelta(minutes=1))
+
+    m.refresh_from_db()
+    assert m.updated_at == long_ago
+
+
+@pytest.mark.django_db
 def test_re_applying_matches_tags_added_after_ingest_and_cancels_dropped_targets(
     make_mention, default_policy
 ):
