@@ -1,6 +1,6 @@
 """Rule matching in Python for a handful of mentions: the ingest path's cheap evaluation.
 
-The sweep matches in SQL over every open mention (rules.candidates). At ingest only a page of new
+The sweep matches in SQL (rules.py, on what changed: delta.py). At ingest only a page of new
 mentions needs checking, and compiling and planning 20 rule queries per page cost more than the
 page's insert, so ingest loads the page's facts in a few flat queries and applies `matches`, a pure
 function with the same meaning as the SQL (tests/escalation/test_facts.py checks they agree).

@@ -120,3 +120,83 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.destination} ({self.state})"
+
+
+class Recheck(models.Model):
+    """Check an "unassigned for X minutes" rule on a mention again at `due_at`.
+
+    An assignment change restarts the "unassigned for" time without the mention row changing when
+    that time runs out, so the sweep that sees the change (the row's updated_at moved) writes when
+    the rule could first match: the last assignment change + X. Sweeps pick these up through the
+    due-time index instead of re-reading every open mention (mentions/escalation/delta.py).
+    """
+
+    rule = models.ForeignKey(
+        EscalationRule,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # escalation_recheck_once leads with it
+    )
+    # No index of its own: the table holds a row per recently unassigned mention and rule, and a
+    # mention is deleted rarely.
+    mention = models.ForeignKey(
+        "mentions.Mention", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    due_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "mention"], name="escalation_recheck_once"
+            )
+        ]
+        indexes = [models.Index(fields=["due_at"], name="escalation_recheck_due")]
+
+    def __str__(self) -> str:
+        return f"rule {self.rule_id} on mention {self.mention_id} at {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class SweepState(models.Model):
+    """How far the sweeps have got: one row, the `now` of the latest sweep that completed.
+
+    The next sweep looks at what changed since then (less an overlap for transactions that were
+    still open), so a sweep that runs late, or after the workers were down, misses nothing.
+    """
+
+    swept_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"swept at {self.swept_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Backfill(models.Model):
+    """A per-mention rule's check against the open mentions that existed when it was created,
+    edited or enabled, done a slice of ids per sweep (mentions/escalation/backfill.py).
+
+    One row per rule version (`version` is the rule's updated_at): editing the rule starts a new one.
+    Mentions above `last_id` arrived later and were checked at ingest; changes after the start are
+    found by the sweeps' change tracking (delta.py), so one pass over the ids is enough.
+    """
+
+    rule = models.ForeignKey(
+        EscalationRule,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # escalation_backfill_once leads with it
+    )
+    version = models.DateTimeField()
+    # Mentions with next_id < id <= last_id are still to be checked.
+    next_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "version"], name="escalation_backfill_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"rule {self.rule_id} checked up to mention {self.next_id} of {self.last_id}"

@@ -23,6 +23,7 @@ addresses?}, `webhook` {url}.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal, NotRequired, TypedDict, cast
 
@@ -36,7 +37,7 @@ from django.db.models import (
     QuerySet,
     Value,
 )
-from django.db.models.fields import CharField, IntegerField
+from django.db.models.fields import IntegerField
 from django.db.models.functions import Cast
 
 from mentions.models import Mention, MentionEvent, MentionStream
@@ -149,79 +150,133 @@ def _clock_q(clock: ClockCondition, *, now: datetime) -> Q:
     return q & Q(state=SlaClock.State.ACTIVE, due_at__gt=now, due_at__lte=now + within)
 
 
-def _recent_q(conditions: Conditions, *, now: datetime, changed_since: datetime) -> Q:
-    """The mentions a per-mention rule may have started to match on since `changed_since`."""
-    recent = Q(updated_at__gte=changed_since)
-    if "unassigned_minutes" in conditions:
-        crossed = now - timedelta(minutes=conditions["unassigned_minutes"])
-        recent |= Q(created_at__gt=crossed - (now - changed_since))
-    return recent
+def _flags(
+    rows: QuerySet[Any, Any],
+    rules: dict[int, Q],
+    fields: tuple[str, ...],
+) -> list[tuple[int, tuple[Any, ...]]]:
+    """(rule, row fields) for each rule whose Q holds on each row, computing every rule in ONE pass.
+
+    One SELECT computes each rule's condition as a boolean column, so the rows are read once
+    whatever the number of rules.
+    """
+    if not rules:
+        return []
+    matched_any = Q(pk__in=[])
+    flags: dict[str, Any] = {}
+    for rule_id, q in rules.items():
+        flags[f"rule_{rule_id}"] = ExpressionWrapper(q, output_field=BooleanField())
+        matched_any |= q
+    found = rows.filter(matched_any).annotate(**flags).values_list(*fields, *flags)
+    out = []
+    for row in found:
+        values, hits = tuple(row[: len(fields)]), row[len(fields) :]
+        for rule_id, hit in zip(rules, hits, strict=True):
+            if hit:
+                out.append((rule_id, values))
+    return out
 
 
 def per_mention_candidates(
-    rules: list[tuple[int, Conditions, datetime | None]],
+    rules: list[tuple[int, Conditions]],
     *,
     now: datetime,
     mention_ids: list[int] | None = None,
+    id_range: tuple[int, int] | None = None,
+    unfired: bool = True,
 ) -> list[tuple[int, int]]:
-    """(rule, mention) pairs for per-mention rules that match and have not fired, in ONE scan.
+    """(rule, mention) pairs for per-mention rules that match and have not fired, in ONE query.
 
-    `rules` holds (id, conditions, changed_since): with a `changed_since`, that rule only looks at
-    the mentions that may have started to match since then (_recent_q). One SELECT over the open
-    mentions computes every rule's condition as a column, so a full evaluation reads the (wide)
-    mentions table once instead of once per rule.
+    Over the given mentions (a sweep's candidates, mentions/escalation/delta.py), over the open
+    mentions with lo < id <= hi (`id_range`: a backfill slice, backfill.py), or over every open
+    mention when neither is given. `unfired=False` leaves out the "has not fired yet" test (the
+    caller checks the few matches against the firings of those mentions: an anti-join inside
+    each rule's column would read all of that rule's firings).
     """
     from mentions.escalation.models import EscalationFiring
 
     if not rules:
         return []
-    rows = Mention.objects.filter(status__in=OPEN_STATUSES)
-    if mention_ids is not None:
-        rows = rows.filter(pk__in=mention_ids)
-    matched_any = Q(pk__in=[])
-    flags: dict[str, Any] = {}
-    for rule_id, conditions, changed_since in rules:
-        q = _mention_q(conditions, now=now, prefix="", outer="pk")
-        if changed_since is not None:
-            q &= _recent_q(conditions, now=now, changed_since=changed_since)
-        q &= Q(
-            ~Exists(
-                EscalationFiring.objects.filter(
-                    rule_id=rule_id, mention_id=OuterRef("pk"), target="", cycle=0
+    if mention_ids is None:
+        rows = Mention.objects.filter(status__in=OPEN_STATUSES)
+        if id_range is not None:
+            rows = rows.filter(pk__gt=id_range[0], pk__lte=id_range[1])
+    elif mention_ids:
+        # Each rule's Q tests the status: a status filter here as well would tempt the planner to
+        # AND the id list with a scan of the whole open-status index.
+        rows = Mention.objects.filter(pk__in=mention_ids)
+    else:
+        return []
+    qs = {
+        rule_id: _mention_q(conditions, now=now, prefix="", outer="pk")
+        & (
+            Q(
+                ~Exists(
+                    EscalationFiring.objects.filter(
+                        rule_id=rule_id, mention_id=OuterRef("pk"), target="", cycle=0
+                    )
                 )
             )
+            if unfired
+            else Q()
         )
-        flags[f"rule_{rule_id}"] = ExpressionWrapper(q, output_field=BooleanField())
-        matched_any |= q
-    found = rows.filter(matched_any).annotate(**flags).values_list("pk", *flags)
-    pairs = []
-    for pk, *hits in found:
-        for (rule_id, _, _), hit in zip(rules, hits, strict=True):
-            if hit:
-                pairs.append((rule_id, int(pk)))
-    return pairs
+        for rule_id, conditions in rules
+    }
+    return [(rule_id, int(values[0])) for rule_id, values in _flags(rows, qs, ("pk",))]
 
 
-def reads_beyond_the_mention(conditions: Conditions) -> bool:
-    """True when a per-mention rule can start matching without the mention row changing.
+def clock_candidates_on(
+    rules: list[tuple[int, Conditions]],
+    *,
+    now: datetime,
+    mention_ids: list[int],
+    due_ranges: Sequence[tuple[datetime, datetime]] = (),
+) -> list[tuple[int, int, str, int, datetime]]:
+    """(rule, mention, target, cycle, due_at) for clock rules that match, in ONE query, on the
+    running clocks of the given mentions (the clocks' mention index) and on those due in any of
+    `due_ranges` (lo < due_at <= hi: narrow ranges of the due-time index).
 
-    The author's followers, a new stream link, or an assignment change ageing past X minutes do
-    not bump Mention.updated_at; a rule reading only the row's own fields never needs a full scan
-    once it has been checked against every open mention.
+    Fired or not: the caller checks the few matches against the firings of those mentions. For a
+    handful of clocks; on a whole window, one query per rule (candidates) plans better.
     """
-    return bool(
-        "min_followers" in conditions
-        or conditions.get("streams")
-        or "unassigned_minutes" in conditions
+    if not rules or (not mention_ids and not due_ranges):
+        return []
+    where = Q(mention_id__in=mention_ids) if mention_ids else Q(pk__in=[])
+    for lo, hi in due_ranges:
+        where |= Q(due_at__gt=lo, due_at__lte=hi)
+    rows = SlaClock.objects.filter(
+        where,
+        stopped_at__isnull=True,
+        state__in=[SlaClock.State.ACTIVE, SlaClock.State.BREACHED],
     )
+    qs = {
+        rule_id: _clock_q(conditions["clock"], now=now)
+        & _mention_q(conditions, now=now, prefix="mention__", outer="mention_id")
+        for rule_id, conditions in rules
+    }
+    return [
+        (rule_id, int(m), str(t), int(c), due)
+        for rule_id, (m, t, c, due) in _flags(
+            rows, qs, ("mention_id", "target", "cycle", "due_at")
+        )
+    ]
+
+
+def entering_range(
+    clock: ClockCondition, *, since: datetime, now: datetime
+) -> tuple[datetime, datetime]:
+    """The due times that reach a clock rule's window as time passes from `since` to `now`:
+    lo < due_at <= hi (due within X: X minutes ahead of both; breached: the two themselves)."""
+    ahead = timedelta(minutes=clock.get("due_within_minutes", 0))
+    return since + ahead, now + ahead
 
 
 def is_per_mention(conditions: Conditions) -> bool:
     """True for a rule without a clock condition: it fires once per mention.
 
-    Its answer changes only when the mention changes (`Mention.updated_at`, indexed) or, for
-    "unassigned for X", when the post's age crosses X (`created_at`, indexed), so most sweeps check
-    it only on those mentions instead of on all open work.
+    Its answer changes only when one of the facts it reads changes (mentions/escalation/delta.py
+    lists them with their change markers), so sweeps check it only on those mentions instead of on
+    all open work once it has been checked against every open mention.
     """
     return "clock" not in conditions
 
@@ -232,57 +287,36 @@ def candidates(
     *,
     now: datetime,
     mention_ids: list[int] | None = None,
-    changed_since: datetime | None = None,
 ) -> QuerySet[Any, dict[str, Any]]:
-    """Rows {rule, mention, target, cycle} that match the rule and have not fired yet.
+    """Rows {rule, mention, target, cycle} of a clock rule that match and have not fired yet: every
+    running clock in its window (a range of the due-time index), or those of the given mentions.
 
-    `changed_since` (an incremental sweep, see is_per_mention) limits a rule without a clock condition
-    to the mentions that may have started to match since then: those updated since then, and for
-    "unassigned for X" the ones whose post time crossed the X-minute mark in the meantime.
+    Per-mention rules go through per_mention_candidates (one query for all of them).
     """
     from mentions.escalation.models import EscalationFiring
 
-    clock = conditions.get("clock")
-    if clock is not None:
-        rows: QuerySet[Any, Any] = SlaClock.objects.filter(
-            _clock_q(clock, now=now),
-            _mention_q(conditions, now=now, prefix="mention__", outer="mention_id"),
-        )
-        if mention_ids is not None:
-            rows = rows.filter(mention_id__in=mention_ids)
-        rows = rows.annotate(
+    clock = conditions["clock"]
+    rows = SlaClock.objects.filter(
+        _clock_q(clock, now=now),
+        _mention_q(conditions, now=now, prefix="mention__", outer="mention_id"),
+    )
+    if mention_ids is not None:
+        rows = rows.filter(mention_id__in=mention_ids)
+    fired = EscalationFiring.objects.filter(
+        rule_id=rule_id,
+        mention_id=OuterRef("mention_id"),
+        target=OuterRef("target"),
+        cycle=OuterRef("cycle"),
+    )
+    found = (
+        rows.filter(~Exists(fired))
+        .annotate(
             r=Value(rule_id, output_field=IntegerField()),
             m=F("mention_id"),
             t=F("target"),
             c=Cast("cycle", IntegerField()),
         )
-        fired = EscalationFiring.objects.filter(
-            rule_id=rule_id,
-            mention_id=OuterRef("mention_id"),
-            target=OuterRef("target"),
-            cycle=OuterRef("cycle"),
-        )
-    else:
-        rows = Mention.objects.filter(
-            _mention_q(conditions, now=now, prefix="", outer="pk")
-        )
-        if mention_ids is not None:
-            rows = rows.filter(pk__in=mention_ids)
-        if changed_since is not None:
-            rows = rows.filter(
-                _recent_q(conditions, now=now, changed_since=changed_since)
-            )
-        rows = rows.annotate(
-            r=Value(rule_id, output_field=IntegerField()),
-            m=F("pk"),
-            t=Value("", output_field=CharField()),
-            c=Value(0, output_field=IntegerField()),
-        )
-        fired = EscalationFiring.objects.filter(
-            rule_id=rule_id, mention_id=OuterRef("pk"), target="", cycle=0
-        )
-    # `rows` is typed loosely on purpose: the two branches annotate different models.
-    return cast(
-        "QuerySet[Any, dict[str, Any]]",
-        rows.filter(~Exists(fired)).order_by().values("r", "m", "t", "c"),
+        .order_by()
+        .values("r", "m", "t", "c")
     )
+    return cast("QuerySet[Any, dict[str, Any]]", found)

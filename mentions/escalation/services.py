@@ -18,8 +18,8 @@ How a rule fires exactly once, however many workers sweep at the same time:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -27,30 +27,33 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 
-from mentions.escalation import actions, facts, notify
+from mentions.escalation import actions, backfill, delta, facts, notify
 from mentions.escalation.models import EscalationFiring, EscalationRule
 from mentions.escalation.rules import (
     Conditions,
     candidates,
+    clock_candidates_on,
+    entering_range,
     is_per_mention,
     per_mention_candidates,
-    reads_beyond_the_mention,
 )
 from mentions.models import Mention
 from mentions.sla import services as sla
 
 log = logging.getLogger(__name__)
 
-# Per-mention rules are re-checked on every open mention this often (seconds), and otherwise on the
-# mentions that changed within change_window() (several sweep intervals: a late sweep misses nothing).
+# One sweep every FULL_EVALUATION seconds (the first to win an atomic cache add, on any worker) checks
+# the rules created, edited or enabled within NEW_RULE_WINDOW against every open mention, and every
+# clock rule against every running clock in its window. The others check what changed (delta.py).
 FULL_EVALUATION = 300
 FULL_EVALUATION_KEY = "escalation:full-evaluation"
-# A rule created, edited or enabled within this time is checked against every open mention in full
-# sweeps (at least two of them), whatever it reads.
+# Long enough for at least two full sweeps to check a new rule against everything.
 NEW_RULE_WINDOW = timedelta(seconds=2 * FULL_EVALUATION + 60)
 
 
 def change_window() -> timedelta:
+    """The overlap a sweep gives the previous one: changes stamped before a sweep but committed
+    after it (and late sweeps) are still seen. Several sweep intervals, at least 60 s."""
     return timedelta(seconds=max(60.0, 4 * float(settings.SLA_SWEEP_INTERVAL)))
 
 
@@ -76,6 +79,17 @@ def _active_rules() -> list[EscalationRule]:
     )
 
 
+@dataclass
+class Plan:
+    """What one sweep found: the matches, the mentions each rule was checked on, the changes."""
+
+    matches: list[tuple[int, int, str, int]]
+    scopes: dict[int, delta.Scope]
+    changes: delta.Changes | None = None
+    # Clock rules checked on every running clock in their window (new rule versions).
+    checked_windows: list[int] = field(default_factory=list)
+
+
 def find_matches(
     rules: Sequence[EscalationRule],
     *,
@@ -83,59 +97,129 @@ def find_matches(
     mention_ids: Sequence[int] | None = None,
     changed_since: datetime | None = None,
 ) -> list[tuple[int, int, str, int]]:
-    """(rule, mention, target, cycle) rows that match and have not fired yet, in two queries.
+    """(rule, mention, target, cycle) rows that match and have not fired yet.
 
-    Clock rules: a UNION ALL of one SELECT per rule, each a range scan of the clocks' due-time
-    index. Per-mention rules: one scan of the open mentions computing every rule at once.
-
-    With `changed_since`, per-mention rules (rules.is_per_mention) only look at the mentions that
-    may have started to match since then.
+    - `mention_ids`: every rule on those mentions.
+    - `changed_since` (the sweep): each rule only where it may have started to match since then
+      (delta.py); a clock rule not checked yet in its current version (created, edited, enabled)
+      on every running clock in its window.
+    - neither: every rule on every open mention (a catch-up: reads every open row).
     """
-    ids = list(mention_ids) if mention_ids is not None else None
-    parts = []
-    per_mention: list[tuple[int, Conditions, datetime | None]] = []
-    for rule in rules:
-        conditions = cast(Conditions, rule.conditions)
-        if not is_per_mention(conditions):
-            parts.append(candidates(rule.pk, conditions, now=now, mention_ids=ids))
-            continue
-        since = changed_since
-        if (
-            since is None
-            and ids is None
-            and not reads_beyond_the_mention(conditions)
-            and rule.updated_at < now - NEW_RULE_WINDOW
-        ):
-            # A full sweep: a rule reading only the mention's own fields was checked against every
-            # open mention while it was new; since then only a change to the row can make it match.
-            since = now - change_window()
-        per_mention.append((rule.pk, conditions, since))
-    found = [
+    return plan(
+        rules, now=now, mention_ids=mention_ids, changed_since=changed_since
+    ).matches
+
+
+def plan(
+    rules: Sequence[EscalationRule],
+    *,
+    now: datetime,
+    mention_ids: Sequence[int] | None = None,
+    changed_since: datetime | None = None,
+) -> Plan:
+    pairs = [(rule.pk, cast(Conditions, rule.conditions)) for rule in rules]
+    per_mention = [(r, c) for r, c in pairs if is_per_mention(c)]
+    clocked = [(r, c) for r, c in pairs if not is_per_mention(c)]
+    if mention_ids is not None or changed_since is None:
+        ids = list(mention_ids) if mention_ids is not None else None
+        scope = delta.Scope(ids=set(ids)) if ids is not None else delta.Scope(all=True)
+        found = [
+            (rule_id, mention_id, "", 0)
+            for rule_id, mention_id in per_mention_candidates(
+                per_mention, now=now, mention_ids=ids
+            )
+        ]
+        found += _union_all(
+            [candidates(r, c, now=now, mention_ids=ids) for r, c in clocked]
+        )
+        return Plan(sorted(set(found)), {rule_id: scope for rule_id, _ in pairs})
+
+    changes = delta.load(pairs, since=changed_since, now=now)
+    scopes = {r: delta.Scope(ids=changes.for_rule(r, c)) for r, c in pairs}
+    changed = [
         (rule_id, mention_id, "", 0)
         for rule_id, mention_id in per_mention_candidates(
-            per_mention, now=now, mention_ids=ids
+            per_mention,
+            now=now,
+            mention_ids=_union(scopes, per_mention),
+            unfired=False,
         )
+        if mention_id in scopes[rule_id]
     ]
-    if parts:
-        query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-        found += [
-            (int(row["r"]), int(row["m"]), str(row["t"]), int(row["c"]))
-            for row in query
-        ]
-    return sorted(found)
+    # Clock rules: every running clock in the window once per rule version (a new, edited or
+    # enabled rule), one range of the due-time index per rule; then the clocks of the changed
+    # mentions and those that entered the rule's window as time passed, all in one query.
+    new = backfill.unchecked_clock_rules(rules)
+    whole = [(r, c) for r, c in clocked if r in new]
+    rest = [(r, c) for r, c in clocked if (r, c) not in whole]
+    entering = {
+        r: entering_range(c["clock"], since=changed_since, now=now) for r, c in rest
+    }
+    changed += [
+        (rule_id, mention_id, target, cycle)
+        for rule_id, mention_id, target, cycle, due in clock_candidates_on(
+            rest,
+            now=now,
+            mention_ids=_union(scopes, rest),
+            due_ranges=sorted(set(entering.values())),
+        )
+        if mention_id in scopes[rule_id]
+        or entering[rule_id][0] < due <= entering[rule_id][1]
+    ]
+    found = [
+        *_unfired(changed),
+        *_union_all([candidates(r, c, now=now) for r, c in whole]),
+    ]
+    return Plan(sorted(set(found)), scopes, changes, checked_windows=sorted(new))
+
+
+def _unfired(rows: list[tuple[int, int, str, int]]) -> list[tuple[int, int, str, int]]:
+    """Leave out the matches that already fired: one look at those mentions' firings (by the
+    firings' mention index), instead of an anti-join that hashes every firing of each rule."""
+    if not rows:
+        return []
+    fired = set(
+        EscalationFiring.objects.filter(
+            mention_id__in=sorted({m for _, m, _, _ in rows})
+        ).values_list("rule_id", "mention_id", "target", "cycle")
+    )
+    return [row for row in rows if row not in fired]
+
+
+def _union(
+    scopes: dict[int, delta.Scope], rules: list[tuple[int, Conditions]]
+) -> list[int]:
+    ids: set[int] = set()
+    for rule_id, _ in rules:
+        ids |= scopes[rule_id].ids
+    return sorted(ids)
+
+
+def _union_all(parts: list[Any]) -> list[tuple[int, int, str, int]]:
+    """Run the clock rules' queries as one UNION ALL."""
+    if not parts:
+        return []
+    query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    return [
+        (int(row["r"]), int(row["m"]), str(row["t"]), int(row["c"])) for row in query
+    ]
 
 
 def insert_firings(
     rule_id: int, rows: Iterable[tuple[int, str, int]], *, now: datetime
 ) -> list[Fired]:
     """Insert (mention, target, cycle) firings for a rule; return only the rows this call inserted."""
-    ordered = sorted(set(rows))
-    if not ordered:
+    return _insert([(rule_id, *row) for row in sorted(set(rows))], now=now)
+
+
+def _insert(rows: Sequence[tuple[int, int, str, int]], *, now: datetime) -> list[Fired]:
+    """Insert (rule, mention, target, cycle) firings in this order; return the rows inserted."""
+    if not rows:
         return []
     table = EscalationFiring._meta.db_table
-    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(ordered))
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
     params: list[Any] = []
-    for mention_id, target, cycle in ordered:
+    for rule_id, mention_id, target, cycle in rows:
         params += [rule_id, mention_id, target, cycle, now]
     # ON CONFLICT DO NOTHING RETURNING returns only inserted rows (Postgres, and SQLite >= 3.35);
     # bulk_create(ignore_conflicts=True) cannot tell which rows were ours.
@@ -173,26 +257,87 @@ def _fire(
     return ours
 
 
+def _fire_all(
+    rules: Sequence[EscalationRule],
+    by_rule: dict[int, set[tuple[int, str, int]]],
+    *,
+    now: datetime,
+) -> int:
+    """The sweep's firings of every rule: one transaction, one INSERT and one load of the
+    mentions per CHUNK rows (instead of per rule); returns how many firings were ours.
+
+    Rows go in the rules' order, then (mention, target, cycle), so racing sweeps lock in the same
+    order; actions run in that order too, each on the mention as the previous ones left it.
+    """
+    rows = [
+        (rule.pk, *row) for rule in rules for row in sorted(by_rule.get(rule.pk, ()))
+    ]
+    by_id = {rule.pk: rule for rule in rules}
+    ours = 0
+    for start in range(0, len(rows), CHUNK):
+        with transaction.atomic():
+            fired = _insert(rows[start : start + CHUNK], now=now)
+            if not fired:
+                continue
+            mentions = Mention.objects.select_related(
+                "assignee", "team", "author"
+            ).in_bulk([f.mention_id for f in fired])
+            firings = EscalationFiring.objects.in_bulk([f.firing_id for f in fired])
+            for f in fired:
+                firing = firings[f.firing_id]
+                firing.rule = by_id[f.rule_id]
+                firing.mention = mentions[f.mention_id]
+                actions.apply(firing, now=now)
+            ours += len(fired)
+    return ours
+
+
 def _run(
     rules: list[EscalationRule],
     *,
     now: datetime,
-    changed_since: datetime | None = None,
+    changed_since: datetime,
+    full: bool,
 ) -> int:
-    matches = find_matches(rules, now=now, changed_since=changed_since)
-    if not matches:
-        return 0
-    by_rule: dict[int, list[tuple[int, str, int]]] = {}
+    found = plan(rules, now=now, changed_since=changed_since)
+    matches = list(found.matches)
+    backfill.drop_stale(rules)
+    if full:
+        backfill.start(
+            [r for r in rules if r.updated_at >= now - NEW_RULE_WINDOW], now=now
+        )
+    slices = backfill.run(rules, now=now)
+    matches += _unfired(
+        [(rule_id, mention_id, "", 0) for rule_id, mention_id in slices.matches]
+    )
+    for rule_id, ranges in slices.ranges.items():
+        found.scopes[rule_id].ranges += ranges
+    by_rule: dict[int, set[tuple[int, str, int]]] = {}
     for rule_id, mention_id, target, cycle in matches:
-        by_rule.setdefault(rule_id, []).append((mention_id, target, cycle))
-    fired = 0
-    for rule in rules:
-        if rule.pk in by_rule:
-            fired += _fire(rule, by_rule[rule.pk], now=now)
+        by_rule.setdefault(rule_id, set()).add((mention_id, target, cycle))
+    fired = _fire_all(rules, by_rule, now=now)
+    # Only once their matches have fired: a sweep that fails before checks them again next time.
+    backfill.record_clock_checks(
+        [r for r in rules if r.pk in found.checked_windows], now=now
+    )
+    backfill.advance(slices)
+    # After the firings: a rule that fired will not fire again, whatever the recheck would say.
+    delta.schedule_rechecks(
+        [(rule.pk, cast(Conditions, rule.conditions)) for rule in rules],
+        found.scopes,
+        now=now,
+    )
+    if found.changes is not None:
+        delta.clear_rechecks(found.changes.recheck_ids, now=now)
     return fired
 
 
-def evaluate_mentions(mention_ids: Sequence[int], *, now: datetime) -> None:
+def evaluate_mentions(
+    mention_ids: Sequence[int],
+    *,
+    now: datetime,
+    known: Mapping[int, facts.Facts] | None = None,
+) -> None:
     """Fire the rules whose conditions the new mentions already meet.
 
     Cheap on the ingest path: one query loads the active rules and one the page's mention fields;
@@ -205,7 +350,12 @@ def evaluate_mentions(mention_ids: Sequence[int], *, now: datetime) -> None:
     rules = _active_rules()
     if not rules:
         return
-    page = facts.load_base(mention_ids)
+    # `known`: complete facts of mentions ingest has just written (their fields, stream, clocks and no
+    # assignment yet: what load_base + add_related would read back); the rest are read here.
+    known = known or {}
+    missing = [pk for pk in mention_ids if pk not in known]
+    page = facts.load_base(missing) if missing else {}
+    page |= {pk: known[pk] for pk in mention_ids if pk in known}
     # Pre-filter on the mention fields (and sla_due_at for clock rules); load clocks, stream links
     # and assignment history only for the mentions some rule still needs them for: usually none.
     candidates_by_rule: dict[int, list[int]] = {}
@@ -219,6 +369,8 @@ def evaluate_mentions(mention_ids: Sequence[int], *, now: datetime) -> None:
             if need is None:
                 continue
             candidates_by_rule.setdefault(rule.pk, []).append(f.id)
+            if f.id in known:
+                continue  # complete already
             for wanted, into in zip(
                 need, (need_clocks, need_streams, need_assignments), strict=True
             ):
@@ -274,13 +426,13 @@ def evaluate_mentions(mention_ids: Sequence[int], *, now: datetime) -> None:
 def sweep(*, now: datetime, full: bool | None = None) -> int:
     """Mark breaches, then fire every rule whose conditions an open mention meets.
 
-    - Clock rules are checked on every running clock each time (through the due_at index).
-    - Per-mention rules (rules.is_per_mention) are checked on the mentions that may have started
-      to match within change_window() (updated, or crossing an "unassigned for" age), and on all
-      open mentions in a full evaluation: `full=True`, or, when `full` is None, the first sweep
-      (on any worker) once FULL_EVALUATION seconds have passed. A full evaluation covers the rules
-      that read beyond the mention row (followers, streams, assignment history: changes there do
-      not bump updated_at) and rules created, edited or enabled within NEW_RULE_WINDOW.
+    - Each rule is checked where it may have started to match since the previous sweep (its
+      `now`, kept in SweepState, less change_window()): on the mentions whose facts changed and on
+      the clocks that entered its window (mentions/escalation/delta.py). Without a previous sweep,
+      on what changed within NEW_RULE_WINDOW.
+    - A full evaluation (`full=True`, or, when `full` is None, the first sweep on any worker once
+      FULL_EVALUATION seconds have passed) also checks the rules created, edited or enabled within
+      NEW_RULE_WINDOW on every open mention, and every clock rule on every running clock.
     - Deliveries whose task was lost are re-queued (notify.requeue_stale).
     Returns how many firings this call made.
     """
@@ -289,9 +441,13 @@ def sweep(*, now: datetime, full: bool | None = None) -> int:
         # cache.add is atomic (Redis SET NX): one sweep per period wins the full evaluation.
         full = cache.add(FULL_EVALUATION_KEY, now.isoformat(), timeout=FULL_EVALUATION)
     rules = _active_rules()
-    changed_since = None if full else now - change_window()
-    fired = _run(rules, now=now, changed_since=changed_since) if rules else 0
+    last = delta.last_swept_at()
+    changed_since = (
+        min(now, last) - change_window() if last is not None else now - NEW_RULE_WINDOW
+    )
+    fired = _run(rules, now=now, changed_since=changed_since, full=full)
     requeued = notify.requeue_stale(now=now)
+    delta.record_sweep(now)
     if fired or breached or requeued:
         log.info(
             "escalation sweep: %d breaches marked, %d firings, %d notifications re-queued",
