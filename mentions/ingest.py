@@ -183,8 +183,9 @@ def store_prepared(prepared: PreparedPage, *, now: datetime) -> StoreResult:
     """Write a prepared page; call inside the transaction that moves the stream's checkpoint."""
     if not prepared.mentions:
         return StoreResult(created=0, duplicates=0)
+    known: dict[int, Any] = {}
     if _fast_path():
-        result, unplanned = _store_page_postgres(prepared, now=now)
+        result, unplanned, known = _store_page_postgres(prepared, now=now)
     else:
         result = _store_page_portable(
             account_id=prepared.account_id,
@@ -202,7 +203,7 @@ def store_prepared(prepared: PreparedPage, *, now: datetime) -> StoreResult:
 
         if unplanned:
             sla.start_clocks(unplanned, now=now)
-        escalation.evaluate_mentions(list(result.new_ids), now=now)
+        escalation.evaluate_mentions(list(result.new_ids), now=now, known=known)
     return result
 
 
@@ -477,7 +478,7 @@ WITH a_in AS (
            p.sla_due_at, p.sla_warning_at, coalesce(p.sla_hint, '')
     FROM planned p
     ON CONFLICT (x_id) DO NOTHING  -- a concurrent poll of another stream may have stored the same post
-    RETURNING id, x_id
+    RETURNING id, x_id, team_id
 ), clocks AS (
     INSERT INTO sla_slaclock
         (mention_id, policy_id, target, cycle, state, is_business_time, target_seconds, started_at,
@@ -497,9 +498,14 @@ WITH a_in AS (
     SELECT id, %(stream)s, %(now)s FROM (SELECT id FROM inserted UNION ALL SELECT id FROM existing) AS m
     ON CONFLICT (mention_id, stream_id) DO NOTHING
 )
-SELECT x_id, id, true FROM inserted
+-- New mentions come back with what the escalation rules read about them (their facts need no
+-- reading back): team, due time and the clocks just started (response target, cycle, due; resolution).
+SELECT i.x_id, i.id, true, i.team_id, p.sla_due_at,
+       CASE WHEN p.policy_id IS NOT NULL AND p.s_sec IS NOT NULL THEN p.s_target END, p.s_cycle, p.s_due,
+       CASE WHEN p.policy_id IS NOT NULL AND p.r_sec IS NOT NULL THEN p.r_due END
+FROM inserted i JOIN planned p ON p.x_id = i.x_id
 UNION ALL
-SELECT x_id, id, false FROM existing
+SELECT x_id, id, false, NULL, NULL, NULL, NULL, NULL, NULL FROM existing
 """
 
 
@@ -649,10 +655,20 @@ def _page_params(
 
 def _store_page_postgres(
     prepared: PreparedPage, *, now: datetime
-) -> tuple[StoreResult, list[int]]:
-    """Run the page statement; also returns the new mentions whose clocks were not planned ahead."""
+) -> tuple[StoreResult, list[int], dict[int, Any]]:
+    """Run the page statement.
+
+    Also returns the new mentions whose clocks were not planned ahead (start_clocks starts them), and
+    the escalation facts of the others (`escalation.facts.Facts` by id): exactly what the rules would
+    read back from the rows and clocks this statement wrote.
+    """
+    from mentions.escalation.facts import Clock, Facts
+
     created: list[int] = []
     unplanned: list[int] = []
+    known: dict[int, Any] = {}
+    by_x_id = {m.x_id: m for m in prepared.mentions}
+    followers = {a.x_id: a.followers_count for a in prepared.authors if a.complete}
     duplicates = 0
     pending = prepared.mentions
     params = prepared.params
@@ -675,14 +691,53 @@ def _store_page_postgres(
             }
             _execute_page(cursor, params)
             answered: set[str] = set()
-            for x_id, pk, was_created in cursor.fetchall():
+            for (
+                x_id,
+                pk,
+                was_created,
+                team_id,
+                due,
+                response,
+                cycle,
+                response_due,
+                resolution_due,
+            ) in cursor.fetchall():
                 answered.add(x_id)
-                if was_created:
-                    created.append(pk)
-                    if prepared.enrich and x_id not in prepared.plans:
-                        unplanned.append(pk)
-                else:
+                if not was_created:
                     duplicates += 1
+                    continue
+                created.append(pk)
+                if not prepared.enrich:
+                    continue
+                if x_id not in prepared.plans:
+                    unplanned.append(pk)
+                    continue
+                m = by_x_id[x_id]
+                if m.author_x_id not in followers:
+                    continue  # a placeholder author: the rules read the stored profile
+                score = prepared.scores[x_id] if prepared.scores else None
+                clocks = []
+                if response is not None:
+                    clocks.append(Clock(response, cycle, "active", response_due, False))
+                if resolution_due is not None:
+                    clocks.append(
+                        Clock("resolution", 1, "active", resolution_due, False)
+                    )
+                known[pk] = Facts(
+                    id=pk,
+                    status=Mention.Status.NEW.value,
+                    priority=score.priority if score else Mention.Priority.NORMAL.value,
+                    sentiment=score.sentiment if score else None,
+                    followers=followers[m.author_x_id],
+                    text=m.text,
+                    team_id=team_id,
+                    assignee_id=None,
+                    created_at=m.created_at,
+                    sla_due_at=due,
+                    stream_ids={prepared.stream_id},
+                    clocks=clocks,
+                    last_assignment_at=None,
+                )
             pending = [m for m in pending if m.x_id not in answered]
             if not pending:
                 break
@@ -696,4 +751,5 @@ def _store_page_postgres(
             created=len(created), duplicates=duplicates, new_ids=tuple(created)
         ),
         unplanned,
+        known,
     )

@@ -327,3 +327,58 @@ def test_a_page_is_one_statement_with_its_clocks(
     assert len(page) == 1
     assert not [q for q in queries if "sla_slaclock" in q["sql"]]
     assert not [q for q in queries if q["sql"].lstrip().startswith("UPDATE")]
+
+
+def test_the_rules_get_the_facts_they_would_read_back(
+    stream: Stream, policies: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mentions.escalation import facts
+    from mentions.escalation import services as escalation
+
+    store(stream, [post("10", "1")], [author("1")])
+    sla.record_human_answer(
+        Mention.objects.get(x_id="10"),
+        at=FRIDAY_1630_BERLIN + timedelta(minutes=5),
+        channel="reply",
+    )
+    Author.objects.create(x_id="9", handle="famous", followers_count=50_000)
+    captured: dict[int, facts.Facts] = {}
+    evaluate = escalation.evaluate_mentions
+
+    def spy(ids: Any, *, now: Any, known: Any = None) -> None:
+        captured.update(known or {})
+        evaluate(ids, now=now, known=known)
+
+    monkeypatch.setattr(escalation, "evaluate_mentions", spy)
+
+    store(
+        stream,
+        [
+            post("105", "1", conversation_id="10", in_reply_to_x_id="10"),
+            post("101", "5"),
+            post("102", "6", kind="dm", conversation_id="6-1"),
+            post("103", "7", lang="de", text="@Brand this is awful, I hate it"),
+            post("108", "9"),  # a placeholder author: the rules read the stored profile
+        ],
+        [
+            author("1"),
+            author("5", 12_000),
+            author("6"),
+            author("7"),
+            author("9", complete=False),
+        ],
+    )
+
+    ids = dict(Mention.objects.values_list("x_id", "id"))
+    assert set(captured) == {ids[x] for x in ("105", "101", "102", "103")}
+    loaded = {
+        f.id: f
+        for f in facts.load(list(captured), clocks=True, streams=True, assignments=True)
+    }
+    for f in [*loaded.values(), *captured.values()]:
+        f.clocks.sort(key=lambda c: (c.target, c.cycle))
+    assert captured == loaded
+    assert {c.target for c in captured[ids["105"]].clocks} == {
+        "next_response",
+        "resolution",
+    }
