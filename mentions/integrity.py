@@ -1,5 +1,7 @@
 """Orphan check for the relations ingest writes without database foreign keys (see Mention.account).
 
+The SLA clocks ingest writes (SlaClock.mention, SlaClock.policy) are checked too.
+
 `orphans()` counts, per relation, the rows whose referenced row is missing. Every count is 0 unless
 something wrote around the application (a raw DELETE, a restore of some tables only): the nightly
 `manage.py checkintegrity` (or a monitoring probe) reports it instead of letting it go unnoticed.
@@ -24,6 +26,8 @@ RELATIONS: tuple[tuple[str, str, str, str], ...] = (
         "mentions_mention",
     ),
     ("mentionstream.stream", "mentions_mentionstream", "stream_id", "mentions_stream"),
+    ("slaclock.mention", "sla_slaclock", "mention_id", "mentions_mention"),
+    ("slaclock.policy", "sla_slaclock", "policy_id", "sla_slapolicy"),
 )
 
 

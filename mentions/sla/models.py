@@ -174,11 +174,16 @@ class SlaClock(models.Model):
         BREACHED = "breached", "Breached"
         CANCELLED = "cancelled", "Cancelled"  # monitoring or spam: no answer was needed
 
+    # Ingest writes two clocks per mention in its page statement: like the mention's own relations
+    # (see mentions.models.Mention.account) these two have no database foreign-key constraint, which
+    # PostgreSQL would check row by row at COMMIT. The statement takes both ids from rows it read or
+    # wrote; Django runs CASCADE and SET_NULL for ORM deletes; `manage.py checkintegrity` counts orphans.
     mention = models.ForeignKey(
         "mentions.Mention",
         on_delete=models.CASCADE,
         related_name="clocks",
         db_index=False,
+        db_constraint=False,
     )  # sla_slaclock_cycle leads with it
     # No index on policy or stopped_by: ingest writes two clocks per mention inside its transaction,
     # and no frequent query looks clocks up by either (deleting a policy or a user, which scans, is rare).
@@ -189,6 +194,7 @@ class SlaClock(models.Model):
         blank=True,
         related_name="clocks",
         db_index=False,
+        db_constraint=False,
     )
     target = models.CharField(max_length=16, choices=Target.choices)
     cycle = models.PositiveSmallIntegerField(
@@ -236,6 +242,24 @@ class SlaClock(models.Model):
                 fields=["due_at"],
                 name="sla_slaclock_running_due",
                 condition=Q(state__in=["active", "breached"], stopped_at__isnull=True),
+            ),
+            # The dashboard (live days and its daily rollup): a day's clocks of one target, read
+            # from the index alone (docs/dashboard.md). Appended at the right edge by ingest.
+            models.Index(
+                fields=["target", "started_at"],
+                name="sla_slaclock_report",
+                include=[
+                    "state",
+                    "is_late",
+                    "stopped_at",
+                    "paused_seconds",
+                    "elapsed_seconds",
+                    "elapsed_business_seconds",
+                    "stopped_by_channel",
+                    "stopped_by",
+                    "mention",
+                    "cycle",
+                ],
             ),
         ]
 

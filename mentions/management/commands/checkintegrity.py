@@ -10,7 +10,7 @@ from mentions.integrity import orphans
 class Command(BaseCommand):
     help = (
         "Check the relations that ingest writes without database foreign keys (mentions to accounts, "
-        "authors, threads and teams; threads to authors; stream links). Exits 1 if a row is orphaned."
+        "authors, threads and teams; threads to authors; stream links; SLA clocks to mentions and policies). Exits 1 if a row is orphaned."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
