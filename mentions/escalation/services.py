@@ -7,12 +7,14 @@ The public API (other modules call exactly these; keep the signatures):
 
 How a rule fires exactly once, however many workers sweep at the same time:
 1. The sweep lists the (rule, mention, target, cycle) rows that match and have no firing yet in
-   SQL (find_matches: two queries for all rules); ingest applies the same conditions in Python to
-   the page's facts (see facts.py).
-2. Per rule, in one transaction: INSERT those firings ... ON CONFLICT DO NOTHING RETURNING. A row
-   that another worker inserted first (committed, or still in flight: the insert waits for it) is
-   not returned, so only the worker whose insert won applies the actions and queues notifications.
-   Rows are inserted in (mention, target, cycle) order so two racing sweeps lock in the same order.
+   SQL, looking only where each rule may have started to match since the previous sweep (plan;
+   delta.py, backfill.py); ingest applies the same conditions in Python to the page's facts
+   (see facts.py).
+2. In one transaction (per CHUNK rows; at ingest, per rule): INSERT those firings ... ON CONFLICT
+   DO NOTHING RETURNING. A row that another worker inserted first (committed, or still in flight:
+   the insert waits for it) is not returned, so only the worker whose insert won applies the
+   actions and queues notifications. Rows are inserted in (rule, mention, target, cycle) order, the
+   rules in their own order, so two racing sweeps lock in the same order.
 """
 
 from __future__ import annotations
