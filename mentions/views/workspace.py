@@ -260,10 +260,10 @@ def _workspace_context(request: AuthedHttpRequest, mention: Mention) -> dict[str
         # Below the fold, each loaded by htmx when it scrolls into view (`?part=`).
         "history_url": f"{detail_url}?part=history",
         "earlier_url": f"{detail_url}?part=earlier",
+        "details_url": f"{detail_url}?part=details",
         "cheatsheet": fragments.render(
             "mentions/_cheatsheet.html", "workspace", lambda: {"workspace": True}
         ),
-        "streams": list(mention.streams.only("id", "name")),
         "composer_url": _optional_url("responders:composer", mention.pk),
         "compose": request.GET.get("compose", ""),
     }
@@ -278,7 +278,8 @@ def _workspace_context(request: AuthedHttpRequest, mention: Mention) -> dict[str
 def mention_detail(request: AuthedHttpRequest, mention_id: int) -> HttpResponse:
     """The workspace; #presence fills in with the first heartbeat, sent as soon as the page loads.
 
-    `?part=history` or `?part=earlier` answers only that fragment (the page loads them lazily).
+    `?part=history`, `?part=earlier` or `?part=details` answers only that fragment (the page loads
+    them as they scroll into view).
     """
     part = request.GET.get("part")
     if part is not None:
@@ -299,7 +300,14 @@ def _part(request: AuthedHttpRequest, mention_id: int, part: str) -> HttpRespons
         return render(
             request, f"{PAGE_TEMPLATE}#author-earlier", _author_context(mention)
         )
-    return HttpResponseBadRequest("`part` must be history or earlier.")
+    if part == "details":
+        mention = _get_workspace_mention(mention_id)
+        context = {
+            "mention": mention,
+            "streams": list(mention.streams.only("id", "name")),
+        }
+        return render(request, f"{PAGE_TEMPLATE}#details", context)
+    return HttpResponseBadRequest("`part` must be history, earlier or details.")
 
 
 def _after_action(

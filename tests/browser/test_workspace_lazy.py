@@ -1,4 +1,5 @@
-"""In Chromium: the workspace's history and the author's earlier mentions load as they come into view."""
+"""In Chromium: the workspace's history, details and the author's earlier mentions load as they come
+into view."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PAYLOAD = '<img src=x onerror="window.pwned=1">'
 
 
-def test_history_and_earlier_mentions_load_when_scrolled_into_view(
+def test_history_details_and_earlier_mentions_load_when_scrolled_into_view(
     page, live_server, brand, agent
 ):
     account = brand["account"]
@@ -35,6 +36,8 @@ def test_history_and_earlier_mentions_load_when_scrolled_into_view(
     page.locator("#author-earlier").get_by_text("1 earlier mention").wait_for(
         timeout=8000
     )
+    page.locator("#details").scroll_into_view_if_needed()
+    page.locator("#details").get_by_text("Priority score").wait_for(timeout=8000)
     page.locator("#history").scroll_into_view_if_needed()
     page.locator("#history").get_by_text("assigned it to alice").wait_for(timeout=8000)
 

@@ -191,6 +191,15 @@ def test_details_show_streams_priority_reasons_sentiment_language_and_the_x_link
     )
 
     content = page(agent_client, mention).content.decode()
+    details = part(agent_client, mention, "details").content.decode()
+
+    # Below the fold, loaded when it scrolls into view.
+    assert (
+        f'<section id="details" class="card details" hx-get="/mentions/{mention.pk}/?part=details" '
+        'hx-trigger="revealed" hx-swap="outerHTML">'
+    ) in content
+    assert "Keyword: lawyer" not in content
+    assert details.lstrip().startswith('<section id="details" class="card details">')
 
     for expected in (
         "search",
@@ -202,7 +211,7 @@ def test_details_show_streams_priority_reasons_sentiment_language_and_the_x_link
         f"https://x.com/{mention.author.handle}/status/{mention.x_id}",
         "a public reply is allowed",
     ):
-        assert expected in content
+        assert expected in details
 
 
 def test_hostile_text_names_and_bios_are_escaped(agent_client, account):
@@ -228,11 +237,17 @@ def test_hostile_text_in_the_lazy_fragments_is_escaped(agent, agent_client, acco
         text=PAYLOAD,
         created_at=timezone.now() - timedelta(days=1),
     )
-    mention = make_mention(account, author=author, text="hello")
+    mention = make_mention(
+        account,
+        make_stream(account, PAYLOAD),
+        author=author,
+        text="hello",
+        priority_reasons=[{"reason": PAYLOAD, "points": 5}],
+    )
     triage.add_note(mention, PAYLOAD, actor=agent, now=timezone.now())
     record_event(mention, MentionEvent.Kind.NOTE, PAYLOAD, actor=agent)
 
-    for name in ("earlier", "history"):
+    for name in ("earlier", "history", "details"):
         content = part(agent_client, mention, name).content.decode()
 
         assert "<script>window.pwned" not in content
@@ -262,11 +277,11 @@ def test_an_unknown_part_is_a_clear_400_and_an_unknown_mention_404(
     response = part(agent_client, mention, "secrets")
 
     assert response.status_code == 400
-    assert b"history or earlier" in response.content
+    assert b"history, earlier or details" in response.content
     assert agent_client.get("/mentions/999999/?part=history").status_code == 404
 
 
-@pytest.mark.parametrize("name", ["history", "earlier"])
+@pytest.mark.parametrize("name", ["history", "earlier", "details"])
 def test_the_lazy_parts_need_a_role(client, mention, name):
     anonymous = client.get(f"/mentions/{mention.pk}/?part={name}")
     client.force_login(User.objects.create_user("nobody"))
@@ -425,13 +440,17 @@ def test_the_workspace_loads_no_field_it_left_out_later(
     mention.tags.add(Tag.objects.create(name="billing"))
     page(agent_client, mention)  # role checks and option lists are remembered now
 
-    # Session, user, the mention, its conversation, our events, notes, tags, streams, SLA clocks:
-    # a narrowed select that missed a field the page shows would add a query here.
-    with django_assert_max_num_queries(9):
+    # Session, user, the mention, its conversation, our events, notes, tags, SLA clocks (the page);
+    # session, user, the mention and its streams (the details): a narrowed select that missed a
+    # field they show would add a query here.
+    with django_assert_max_num_queries(8):
         content = page(agent_client, mention).content.decode()
+    with django_assert_max_num_queries(4):
+        details = part(agent_client, mention, "details").content.decode()
 
-    assert "Keyword: refund" in content
     assert "team Care" in content
+    assert "Keyword: refund" in details
+    assert "negative" in details
 
 
 def test_a_prolific_authors_earlier_mentions_are_counted_up_to_a_cap(
