@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, cast
 
 from django.db.models import Max
@@ -146,6 +147,12 @@ def _clock_matches(clock: Clock, condition: dict[str, Any], now: datetime) -> bo
     return clock.state == SlaClock.State.ACTIVE and now < clock.due_at <= now + within
 
 
+@lru_cache(maxsize=256)
+def _keywords(words: tuple[str, ...]) -> re.Pattern[str]:
+    """A rule's keywords as one compiled pattern (ingest tests every rule on every new mention)."""
+    return re.compile("|".join(re.escape(w.strip()) for w in words), re.IGNORECASE)
+
+
 def _mention_matches(conditions: Conditions, f: Facts, now: datetime) -> bool:
     if f.status not in OPEN_STATUSES:
         return False
@@ -163,13 +170,32 @@ def _mention_matches(conditions: Conditions, f: Facts, now: datetime) -> bool:
         return False
     if "min_followers" in conditions and f.followers < conditions["min_followers"]:
         return False
-    if conditions.get("keywords"):
-        pattern = "|".join(re.escape(w.strip()) for w in conditions["keywords"])
-        if not re.search(pattern, f.text, re.IGNORECASE):
-            return False
+    if conditions.get("keywords") and not _keywords(
+        tuple(conditions["keywords"])
+    ).search(f.text):
+        return False
     if conditions.get("streams") and not f.stream_ids & set(conditions["streams"]):
         return False
     return not (conditions.get("teams") and f.team_id not in conditions["teams"])
+
+
+# The pre-filter's conditions per rule: built once, not once per mention (ingest calls `needs` for
+# every rule on every mention of a page). Keyed by identity; the dict is held, so its id stays unique.
+_BASE: dict[int, tuple[Conditions, Conditions]] = {}
+
+
+def _base_conditions(conditions: Conditions) -> Conditions:
+    cached = _BASE.get(id(conditions))
+    if cached is not None and cached[0] is conditions:
+        return cached[1]
+    base = cast(
+        Conditions,
+        {k: v for k, v in conditions.items() if k not in ("streams", "clock")},
+    )
+    if len(_BASE) >= 1024:
+        _BASE.clear()
+    _BASE[id(conditions)] = (conditions, base)
+    return base
 
 
 def needs(
@@ -183,9 +209,11 @@ def needs(
     it is later than the rule's window, no clock of the mention can match.
     """
     # Everything but the stream links and the assignment history, which are not loaded yet.
-    base = cast(Conditions, {k: v for k, v in conditions.items() if k != "streams"})
-    base.pop("clock", None)
-    if not _mention_matches(base, replace(f, last_assignment_at=None), now):
+    base = _base_conditions(conditions)
+    unloaded = (
+        f if f.last_assignment_at is None else replace(f, last_assignment_at=None)
+    )
+    if not _mention_matches(base, unloaded, now):
         return None
     clock = conditions.get("clock")
     if clock is not None:

@@ -399,9 +399,12 @@ def evaluate_mentions(
     if not matched:
         return
     ids = sorted({mention_id for _, rows in matched for mention_id, _, _ in rows})
-    fired_mentions = Mention.objects.select_related(
-        "assignee", "team", "author"
-    ).in_bulk(ids)
+    # The actions read the assignee and team (and write back a few fields): not the raw payload.
+    fired_mentions = (
+        Mention.objects.select_related("assignee", "team")
+        .defer("raw", "priority_reasons")
+        .in_bulk(ids)
+    )
     if not BATCH_AT_INGEST or any(
         m.status != Mention.Status.NEW for m in fired_mentions.values()
     ):
