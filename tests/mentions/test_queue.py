@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mentions import queue
-from mentions.models import Mention, Tag, Team
+from mentions.models import Mention, MentionStream, Tag, Team
 from mentions.sla.models import SlaClock
 from tests.mentions.queue_helpers import (
     clear_caches,
@@ -157,6 +157,24 @@ def test_filters_combine_and_repeated_values_mean_or(
     )
 
     assert set(ids(response)) == {match_a.pk, match_b.pk}
+
+
+@pytest.mark.parametrize("both", [False, True])
+def test_the_stream_filter_lists_a_mention_that_matched_several_streams_once(
+    agent_client, account, stream, both
+):
+    other_stream = make_stream(account, "search")
+    in_both = make_mention(account, stream)
+    MentionStream.objects.create(mention=in_both, stream=other_stream)
+    only_other = make_mention(account, other_stream)
+    make_mention(account, make_stream(account, "third"))
+    query = f"stream={stream.pk}" + (f"&stream={other_stream.pk}" if both else "")
+
+    shown = ids(agent_client.get(f"/mentions/?{query}"))
+
+    assert sorted(shown) == sorted(
+        [in_both.pk, only_other.pk] if both else [in_both.pk]
+    )
 
 
 @pytest.mark.parametrize(
@@ -463,6 +481,7 @@ def _row_keys(queue_rows):
         ({"view": "waiting"}, "mentions_mention_status_due"),
         ({"view": "waiting", "priority": [3, 4]}, "mentions_mention_status_due"),
         ({"sentiment": ["negative"], "stream": ["1"]}, "mentions_mention_open_urgency"),
+        ({"stream": ["1", "2"]}, "mentions_mention_open_urgency"),
     ],
 )
 def test_postgres_reads_a_page_as_one_index_range_without_sorting(
