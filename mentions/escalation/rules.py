@@ -38,7 +38,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.fields import IntegerField
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Lower
 
 from mentions.models import Mention, MentionEvent, MentionStream
 from mentions.sla.models import SlaClock
@@ -97,9 +97,19 @@ class Action(TypedDict, total=False):
 # --- Matching in SQL ------------------------------------------------------------------------
 
 
-def _mention_q(conditions: Conditions, *, now: datetime, prefix: str, outer: str) -> Q:
-    """The mention-level conditions as a Q over Mention (prefix "") or SlaClock (prefix "mention__")."""
-    q = Q(**{f"{prefix}status__in": OPEN_STATUSES})
+def _mention_q(
+    conditions: Conditions,
+    *,
+    now: datetime,
+    prefix: str,
+    outer: str,
+    status: bool = True,
+) -> Q:
+    """The mention-level conditions as a Q over Mention (prefix "") or SlaClock (prefix "mention__").
+
+    `status=False` leaves out the open-status test for a caller that makes it once for all rules.
+    """
+    q = Q(**{f"{prefix}status__in": OPEN_STATUSES}) if status else Q()
     if "unassigned_minutes" in conditions:
         since = now - timedelta(minutes=conditions["unassigned_minutes"])
         q &= Q(**{f"{prefix}assignee__isnull": True, f"{prefix}created_at__lte": since})
@@ -165,6 +175,7 @@ def _flags(
     matched_any = Q(pk__in=[])
     flags: dict[str, Any] = {}
     for rule_id, q in rules.items():
+        q = q if q.children else Q(pk__isnull=False)  # no condition left: every row
         flags[f"rule_{rule_id}"] = ExpressionWrapper(q, output_field=BooleanField())
         matched_any |= q
     found = rows.filter(matched_any).annotate(**flags).values_list(*fields, *flags)
@@ -197,18 +208,23 @@ def per_mention_candidates(
 
     if not rules:
         return []
-    if mention_ids is None:
-        rows = Mention.objects.filter(status__in=OPEN_STATUSES)
-        if id_range is not None:
-            rows = rows.filter(pk__gt=id_range[0], pk__lte=id_range[1])
-    elif mention_ids:
-        # Each rule's Q tests the status: a status filter here as well would tempt the planner to
-        # AND the id list with a scan of the whole open-status index.
-        rows = Mention.objects.filter(pk__in=mention_ids)
-    else:
+    if mention_ids == []:
         return []
+    rows = Mention.objects.all()
+    if mention_ids is not None:
+        rows = rows.filter(pk__in=mention_ids)
+    elif id_range is not None:
+        rows = rows.filter(pk__gt=id_range[0], pk__lte=id_range[1])
+    if mention_ids is None and id_range is None:
+        rows = rows.filter(status__in=OPEN_STATUSES)
+    else:
+        # The same test in a form no index serves: on a few ids, a plain status test tempts the
+        # planner to AND them with a scan of a whole status index (100,000 entries).
+        rows = rows.alias(open_status=Lower("status")).filter(
+            open_status__in=OPEN_STATUSES
+        )
     qs = {
-        rule_id: _mention_q(conditions, now=now, prefix="", outer="pk")
+        rule_id: _mention_q(conditions, now=now, prefix="", outer="pk", status=False)
         & (
             Q(
                 ~Exists(
