@@ -449,7 +449,9 @@ WITH a_in AS (
         WHERE %(plans)s AND tm.thread_id = t.id
     ) AS answers ON true
 ), planned AS MATERIALIZED (
-    SELECT f.*, t.id AS thread_id, p.*,
+    -- Each new mention's id is drawn here, so that its clocks need no join back to the inserted rows.
+    SELECT nextval((SELECT pg_get_serial_sequence('mentions_mention', 'id'))) AS new_id,
+           f.*, t.id AS thread_id, p.*,
            CASE WHEN f.r_due IS NULL OR (p.s_due IS NOT NULL AND p.s_due <= f.r_due)
                 THEN p.s_due ELSE f.r_due END AS sla_due_at,
            CASE WHEN f.r_due IS NULL OR (p.s_due IS NOT NULL AND p.s_due <= f.r_due)
@@ -468,44 +470,46 @@ WITH a_in AS (
     ) AS p
 ), inserted AS (
     INSERT INTO mentions_mention
-        (x_id, kind, account_id, author_id, thread_id, team_id, text, lang, created_at, ingested_at,
+        (id, x_id, kind, account_id, author_id, thread_id, team_id, text, lang, created_at, ingested_at,
          conversation_id, in_reply_to_x_id, summons_brand, raw, status, priority, priority_score,
          priority_reasons, is_priority_overridden, sentiment, is_monitoring_suggested,
          sla_due_at, sla_warning_at, sla_hint)
-    SELECT p.x_id, p.kind, %(account)s, p.author_id, p.thread_id, (SELECT team_id FROM mentions_stream WHERE id = %(stream)s), p.text, p.lang, p.created_at, %(now)s,
+    SELECT p.new_id, p.x_id, p.kind, %(account)s, p.author_id, p.thread_id, (SELECT team_id FROM mentions_stream WHERE id = %(stream)s), p.text, p.lang, p.created_at, %(now)s,
            p.conversation_id, p.in_reply_to_x_id, p.summons_brand, p.raw, %(status)s, p.priority,
            p.priority_score, p.priority_reasons, false, p.sentiment, p.is_monitoring_suggested,
            p.sla_due_at, p.sla_warning_at, coalesce(p.sla_hint, '')
     FROM planned p
     ON CONFLICT (x_id) DO NOTHING  -- a concurrent poll of another stream may have stored the same post
-    RETURNING id, x_id, team_id
+    RETURNING id, x_id, team_id, sla_due_at
 ), clocks AS (
     INSERT INTO sla_slaclock
         (mention_id, policy_id, target, cycle, state, is_business_time, target_seconds, started_at,
          due_at, warning_at, due_hint, paused_seconds, paused_business_seconds, is_late,
          stopped_by_channel)
-    SELECT i.id, p.policy_id, c.target, c.cycle, 'active', c.bus, c.sec, p.created_at,
+    SELECT p.new_id, p.policy_id, c.target, c.cycle, 'active', c.bus, c.sec, p.created_at,
            c.due, c.warn, c.hint, 0, 0, false, ''
-    FROM inserted i JOIN planned p ON p.x_id = i.x_id
+    FROM planned p
     CROSS JOIN LATERAL (VALUES (1, p.s_target, p.s_cycle, p.s_sec, p.s_bus, p.s_due, p.s_warn, p.s_hint),
                                (2, 'resolution', 1, p.r_sec, p.r_bus, p.r_due, p.r_warn, p.r_hint))
         AS c(n, target, cycle, sec, bus, due, warn, hint)
-    WHERE p.policy_id IS NOT NULL AND c.sec IS NOT NULL
-    ORDER BY i.id, c.n
+    WHERE %(plans)s AND p.policy_id IS NOT NULL AND c.sec IS NOT NULL
+      -- only the mentions this statement inserted (not one a racing poll stored first)
+      AND p.new_id = ANY(ARRAY(SELECT id FROM inserted))
+    ORDER BY p.new_id, c.n
     ON CONFLICT (mention_id, target, cycle) DO NOTHING
+    RETURNING mention_id, target, cycle, due_at
 ), linked AS (
     INSERT INTO mentions_mentionstream (mention_id, stream_id, matched_at)
     SELECT id, %(stream)s, %(now)s FROM (SELECT id FROM inserted UNION ALL SELECT id FROM existing) AS m
     ON CONFLICT (mention_id, stream_id) DO NOTHING
 )
 -- New mentions come back with what the escalation rules read about them (their facts need no
--- reading back): team, due time and the clocks just started (response target, cycle, due; resolution).
-SELECT i.x_id, i.id, true, i.team_id, p.sla_due_at,
-       CASE WHEN p.policy_id IS NOT NULL AND p.s_sec IS NOT NULL THEN p.s_target END, p.s_cycle, p.s_due,
-       CASE WHEN p.policy_id IS NOT NULL AND p.r_sec IS NOT NULL THEN p.r_due END
-FROM inserted i JOIN planned p ON p.x_id = i.x_id
+-- reading back): team and due time, and then each clock just started (x_id NULL).
+SELECT x_id, id, true, team_id, sla_due_at, NULL::text, NULL::int, NULL::timestamptz FROM inserted
 UNION ALL
-SELECT x_id, id, false, NULL, NULL, NULL, NULL, NULL, NULL FROM existing
+SELECT x_id, id, false, NULL, NULL, NULL, NULL, NULL FROM existing
+UNION ALL
+SELECT NULL, mention_id, NULL, NULL, NULL, target, cycle, due_at FROM clocks
 """
 
 
@@ -691,17 +695,16 @@ def _store_page_postgres(
             }
             _execute_page(cursor, params)
             answered: set[str] = set()
-            for (
-                x_id,
-                pk,
-                was_created,
-                team_id,
-                due,
-                response,
-                cycle,
-                response_due,
-                resolution_due,
-            ) in cursor.fetchall():
+            rows = cursor.fetchall()
+            started: dict[int, list[Clock]] = {}
+            for x_id, pk, _, _, _, target, cycle, due_at in rows:
+                if x_id is None:  # a clock this statement started
+                    started.setdefault(pk, []).append(
+                        Clock(target, cycle, "active", due_at, False)
+                    )
+            for x_id, pk, was_created, team_id, due, *_ in rows:
+                if x_id is None:
+                    continue
                 answered.add(x_id)
                 if not was_created:
                     duplicates += 1
@@ -716,13 +719,6 @@ def _store_page_postgres(
                 if m.author_x_id not in followers:
                     continue  # a placeholder author: the rules read the stored profile
                 score = prepared.scores[x_id] if prepared.scores else None
-                clocks = []
-                if response is not None:
-                    clocks.append(Clock(response, cycle, "active", response_due, False))
-                if resolution_due is not None:
-                    clocks.append(
-                        Clock("resolution", 1, "active", resolution_due, False)
-                    )
                 known[pk] = Facts(
                     id=pk,
                     status=Mention.Status.NEW.value,
@@ -735,7 +731,7 @@ def _store_page_postgres(
                     created_at=m.created_at,
                     sla_due_at=due,
                     stream_ids={prepared.stream_id},
-                    clocks=clocks,
+                    clocks=started.get(pk, []),
                     last_assignment_at=None,
                 )
             pending = [m for m in pending if m.x_id not in answered]

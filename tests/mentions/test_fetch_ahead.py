@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from mentions.pipeline import FetchAhead
+from mentions.pipeline import SWITCH_INTERVAL, FetchAhead
 
 
 def test_items_arrive_in_order_and_the_thread_ends() -> None:
@@ -97,3 +98,17 @@ def test_a_consumer_that_stops_early_stops_the_producer() -> None:
 def test_depth_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         FetchAhead(iter([]), depth=0)
+
+
+def test_the_switch_interval_is_short_while_fetching_ahead_and_restored_after() -> None:
+    before = sys.getswitchinterval()
+    with FetchAhead(iter(range(3))) as outer:
+        assert sys.getswitchinterval() == min(before, SWITCH_INTERVAL)
+        with FetchAhead(iter(range(3))) as inner:
+            assert list(inner) == [0, 1, 2]
+        assert sys.getswitchinterval() == min(
+            before, SWITCH_INTERVAL
+        )  # outer still runs
+        assert list(outer) == [0, 1, 2]
+        outer.close()  # closing twice is harmless
+    assert sys.getswitchinterval() == before
