@@ -65,9 +65,8 @@ class PreparedPage:
 
     account_id: int
     stream_id: int
-    mentions: list[
-        InboundMention
-    ]  # one per X id, sorted by id, each with its author in `authors`
+    # One per X id, sorted by id, each with its author in `authors`.
+    mentions: list[InboundMention]
     authors: list[InboundAuthor]
     enrich: bool
     scores: dict[str, scoring.Score] | None
@@ -75,9 +74,8 @@ class PreparedPage:
     # author is a placeholder are left out: their stored profile may differ from the page's, so their
     # clocks start after the insert from the stored rows (sla.start_clocks), as policies see them.
     plans: dict[str, start.NewPlan | None]
-    params: (
-        dict[str, Any] | None
-    )  # the PostgreSQL statement's arrays, when that path runs
+    # The PostgreSQL statement's arrays, when that path runs.
+    params: dict[str, Any] | None
 
 
 def prepare_page(
@@ -98,9 +96,9 @@ def prepare_page(
     """
     # Sorted by id: two workers inserting overlapping pages then take row locks in the same order.
     unique = sorted({m.x_id: m for m in mentions}.values(), key=lambda m: m.x_id)
-    by_id = {a.x_id: a for a in authors if a.complete}
-    known = {a.x_id for a in authors}
-    unique = [m for m in unique if m.author_x_id in known]
+    profiles = {a.x_id: a for a in authors if a.complete}
+    author_ids = {a.x_id for a in authors}
+    unique = [m for m in unique if m.author_x_id in author_ids]
     scores: dict[str, scoring.Score] | None = None
     plans: dict[str, start.NewPlan | None] = {}
     if enrich and unique:
@@ -112,7 +110,7 @@ def prepare_page(
         pset = policy_set() if policies is None else policies
         if pset.policies:
             for m in unique:
-                profile = by_id.get(m.author_x_id)
+                profile = profiles.get(m.author_x_id)
                 if profile is None:
                     continue  # a placeholder: planned from the stored profile after the insert
                 facts = MentionFacts(
