@@ -83,7 +83,6 @@ class PollResult:
     policies: PolicySet | None = dataclasses.field(
         default=None, compare=False, repr=False
     )
-
     fast_path: bool = dataclasses.field(default=True, compare=False, repr=False)
 
     def load_rules(self) -> None:
