@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from mentions import polling
 from mentions.models import Mention
@@ -65,6 +66,9 @@ def customer_mention(brand):
 def open_workspace(page, base: str, mention: Mention) -> None:
     page.goto(base + reverse("mentions:detail", args=[mention.pk]))
     page.wait_for_selector("#composer-panel")
+    # The parts that load as they come into view (history, details) settle first: on a busy machine
+    # their swaps could otherwise land between a test's action and its check.
+    page.wait_for_load_state("networkidle")
 
 
 def open_compose_page(page, base: str, mention: Mention) -> None:
@@ -86,7 +90,7 @@ def test_an_agent_replies_with_a_canned_response_and_sees_it_sent(
         "[data-composer-pane=reply] [data-canned-select]", label="Parcel late"
     )
     text = "Sorry @dana, Alice here: we're tracking your parcel now."
-    assert page.input_value("#reply-text") == text
+    expect(page.locator("#reply-text")).to_have_value(text)
     assert page.inner_text('[data-counter-for="reply-text"]') == f"{len(text)} / 280"
     page.click("text=Preview")
     page.wait_for_selector("#composer-preview .preview-post")

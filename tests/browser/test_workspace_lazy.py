@@ -32,13 +32,19 @@ def test_history_details_and_earlier_mentions_load_when_scrolled_into_view(
     login(page, live_server.url, agent.username)
 
     page.goto(f"{live_server.url}/mentions/{mention.pk}/")
-    page.locator("#author-earlier").scroll_into_view_if_needed()
+
+    def reveal(part: str) -> None:
+        # By id at the moment of scrolling: a part already revealed may be swapped (outerHTML) at any
+        # time, and a handle resolved just before would point at the detached placeholder.
+        page.evaluate("id => document.getElementById(id).scrollIntoView()", part)
+
+    reveal("author-earlier")
     page.locator("#author-earlier").get_by_text("1 earlier mention").wait_for(
         timeout=8000
     )
-    page.locator("#details").scroll_into_view_if_needed()
+    reveal("details")
     page.locator("#details").get_by_text("Priority score").wait_for(timeout=8000)
-    page.locator("#history").scroll_into_view_if_needed()
+    reveal("history")
     page.locator("#history").get_by_text("assigned it to alice").wait_for(timeout=8000)
 
     assert f"last week's parcel {PAYLOAD}" in page.inner_text("#author-earlier")
