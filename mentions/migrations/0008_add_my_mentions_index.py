@@ -4,30 +4,11 @@ import datetime
 
 import django.db.models.expressions
 import django.db.models.functions.comparison
-from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
 
+from helpdesk.lib.migrations import AddIndexConcurrentlyOnPostgres
+
 NO_DUE_AT = datetime.datetime(9999, 12, 31, 0, 0, tzinfo=datetime.UTC)
-
-
-class AddIndexConcurrentlyOnPostgres(AddIndexConcurrently):
-    """CREATE INDEX CONCURRENTLY on PostgreSQL (the table is large and hot); a plain index elsewhere."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-        else:
-            migrations.AddIndex.database_forwards(
-                self, app_label, schema_editor, from_state, to_state
-            )
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-        else:
-            migrations.AddIndex.database_backwards(
-                self, app_label, schema_editor, from_state, to_state
-            )
 
 
 class Migration(migrations.Migration):
