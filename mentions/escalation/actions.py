@@ -6,6 +6,7 @@ commit together with the firing row, and deliveries are enqueued only on commit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -26,8 +27,19 @@ def describe_target(firing: EscalationFiring) -> str:
     return f"{label} #{firing.cycle}" if firing.cycle > 1 else label
 
 
-def email_recipients(mention: Mention, action: dict[str, Any]) -> list[str]:
-    """The addresses an email action goes to, de-duplicated, in a stable order."""
+def team_members(team: Team) -> list[User]:
+    return list(team.members.filter(is_active=True).order_by("pk"))
+
+
+def email_recipients(
+    mention: Mention,
+    action: dict[str, Any],
+    members: Callable[[Team], list[User]] = team_members,
+) -> list[str]:
+    """The addresses an email action goes to, de-duplicated, in a stable order.
+
+    `members`: the team's active members in id order (batch.py passes a lookup cached per page).
+    """
     to = action.get("to")
     if to == "addresses":
         found = [str(a) for a in action.get("addresses", [])]
@@ -38,7 +50,7 @@ def email_recipients(mention: Mention, action: dict[str, Any]) -> list[str]:
         elif mention.team is not None and (
             to == "team" or (to == "assignee_or_team" and mention.assignee is None)
         ):
-            users = list(mention.team.members.filter(is_active=True).order_by("pk"))
+            users = members(mention.team)
         found = [u.email for u in users if u.is_active and u.email]
     return list(dict.fromkeys(a.strip().lower() for a in found if a.strip()))
 

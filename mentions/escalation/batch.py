@@ -26,7 +26,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from mentions.escalation.actions import describe_target
+from mentions.escalation.actions import describe_target, email_recipients, team_members
 from mentions.escalation.models import EscalationFiring, EscalationRule, Notification
 from mentions.models import Mention, MentionEvent, Note, Tag, Team
 
@@ -95,29 +95,8 @@ class _Lookups:
 
     def team_members(self, team: Team) -> list[User]:
         if team.pk not in self.members:
-            self.members[team.pk] = list(
-                team.members.filter(is_active=True).order_by("pk")
-            )
+            self.members[team.pk] = team_members(team)
         return self.members[team.pk]
-
-
-def _recipients(
-    mention: Mention, action: dict[str, Any], lookups: _Lookups
-) -> list[str]:
-    """actions.email_recipients, with the team's members read once per page."""
-    to = action.get("to")
-    if to == "addresses":
-        found = [str(a) for a in action.get("addresses", [])]
-    else:
-        users: list[User] = []
-        if to in {"assignee", "assignee_or_team"} and mention.assignee is not None:
-            users = [mention.assignee]
-        elif mention.team is not None and (
-            to == "team" or (to == "assignee_or_team" and mention.assignee is None)
-        ):
-            users = lookups.team_members(mention.team)
-        found = [u.email for u in users if u.is_active and u.email]
-    return list(dict.fromkeys(a.strip().lower() for a in found if a.strip()))
 
 
 def _apply(
@@ -184,7 +163,7 @@ def _apply(
             )
             page.notes.append((note, index))
         elif kind == "notify_email":
-            addresses = _recipients(mention, action, lookups)
+            addresses = email_recipients(mention, action, lookups.team_members)
             if not addresses:
                 page.event(
                     mention,
