@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -177,14 +177,27 @@ def store_page(
     return store_prepared(prepared, now=now)
 
 
-def store_prepared(prepared: PreparedPage, *, now: datetime) -> StoreResult:
-    """Write a prepared page; call inside the transaction that moves the stream's checkpoint."""
+def store_prepared(
+    prepared: PreparedPage,
+    *,
+    now: datetime,
+    while_waiting: Callable[[], None] | None = None,
+) -> StoreResult:
+    """Write a prepared page; call inside the transaction that moves the stream's checkpoint.
+
+    `while_waiting` is called just before the page statement is sent: the poller lets its fetch-ahead
+    thread prepare the next page then (pipeline.FetchAhead.go), while this thread waits for PostgreSQL.
+    """
     if not prepared.mentions:
         return StoreResult(created=0, duplicates=0)
     known: dict[int, Any] = {}
     if _fast_path():
-        result, unplanned, known = _store_page_postgres(prepared, now=now)
+        result, unplanned, known = _store_page_postgres(
+            prepared, now=now, while_waiting=while_waiting
+        )
     else:
+        if while_waiting is not None:
+            while_waiting()
         result = _store_page_portable(
             account_id=prepared.account_id,
             stream_id=prepared.stream_id,
@@ -392,7 +405,7 @@ WITH a_in AS (
 ), m_in AS (
     SELECT * FROM unnest(%(x_id)s::text[], %(kind)s::text[], %(text)s::text[], %(lang)s::text[],
                          %(created_at)s::timestamptz[], %(author_x_id)s::text[], %(conversation_id)s::text[],
-                         %(in_reply_to)s::text[], %(summons)s::bool[],
+                         %(in_reply_to)s::text[], %(summons)s::bool[], %(thread_key)s::int[],
                          ARRAY(SELECT r FROM jsonb_array_elements(%(raw)s::jsonb) WITH ORDINALITY AS e(r, n)
                                ORDER BY n),
                          %(priority)s::int[], %(score)s::int[], %(reasons)s::jsonb[], %(sentiment)s::float8[],
@@ -406,7 +419,7 @@ WITH a_in AS (
                          %(r_sec)s::int[], %(r_bus)s::bool[], %(r_due)s::timestamptz[],
                          %(r_warn)s::timestamptz[], %(r_hint)s::text[])
         AS t(x_id, kind, text, lang, created_at, author_x_id, conversation_id, in_reply_to_x_id,
-             summons_brand, raw, priority, priority_score, priority_reasons, sentiment, is_monitoring_suggested,
+             summons_brand, g, raw, priority, priority_score, priority_reasons, sentiment, is_monitoring_suggested,
              policy_id, f_sec, f_bus, f_due, f_warn, f_hint, n_sec, n_bus, n_due, n_warn, n_hint,
              r_sec, r_bus, r_due, r_warn, r_hint)
 ), existing AS MATERIALIZED (
@@ -416,21 +429,13 @@ WITH a_in AS (
     SELECT i.*, a.id AS author_id
     FROM m_in i JOIN authors a ON a.x_id = i.author_x_id
     WHERE NOT EXISTS (SELECT FROM existing e WHERE e.x_id = i.x_id)
-), t_key AS (
-    SELECT conversation_id, author_id, min(created_at) AS created_at
-    FROM fresh GROUP BY conversation_id, author_id ORDER BY conversation_id, author_id
-), t_ins AS (
-    INSERT INTO mentions_thread (conversation_id, author_id, created_at)
-    SELECT conversation_id, author_id, created_at FROM t_key
-    ON CONFLICT (conversation_id, author_id) DO NOTHING
-    RETURNING conversation_id, author_id, id
-), threads AS MATERIALIZED (
-    SELECT conversation_id, author_id, id, NULL::timestamptz AS last_answer, NULL::int AS max_next
-    FROM t_ins
-    UNION ALL
+), t_key AS (  -- g: the page's number for the mention's (conversation, author), from Python
+    SELECT g, conversation_id, author_id, min(created_at) AS created_at
+    FROM fresh GROUP BY g, conversation_id, author_id
+), t_old AS MATERIALIZED (
     -- A thread stored before: its human answers decide between first and next response (as in
     -- sla.start_clocks: the latest stopped response clock, the highest next-response cycle).
-    SELECT k.conversation_id, k.author_id, t.id, answers.last_answer, answers.max_next
+    SELECT k.g, t.id, answers.last_answer, answers.max_next
     FROM t_key k CROSS JOIN LATERAL (
         SELECT id FROM mentions_thread t
         WHERE t.conversation_id = k.conversation_id AND t.author_id = k.author_id LIMIT 1
@@ -446,6 +451,24 @@ WITH a_in AS (
         ) AS c
         WHERE %(plans)s AND tm.thread_id = t.id
     ) AS answers ON true
+), t_new AS MATERIALIZED (
+    -- Each new thread's id is drawn here (as the mentions' below): no join of the inserted rows back.
+    SELECT nextval((SELECT pg_get_serial_sequence('mentions_thread', 'id'))) AS id, k.*
+    FROM (SELECT * FROM t_key WHERE g <> ALL (ARRAY(SELECT g FROM t_old))
+          ORDER BY conversation_id, author_id) AS k
+), t_ins AS (
+    INSERT INTO mentions_thread (id, conversation_id, author_id, created_at)
+    SELECT id, conversation_id, author_id, created_at FROM t_new ORDER BY conversation_id, author_id
+    ON CONFLICT (conversation_id, author_id) DO NOTHING  -- a racing poll's thread: found by the second run
+    RETURNING id
+), threads AS MATERIALIZED (
+    -- One row: the page's threads as arrays in step, so that each mention finds its own by g with
+    -- array_position (a join of two CTEs would be planned as a nested loop: ~1 ms a page).
+    SELECT array_agg(g) AS g, array_agg(id) AS id, array_agg(last_answer) AS last_answer,
+           array_agg(max_next) AS max_next
+    FROM (SELECT g, id, last_answer, max_next FROM t_old
+          UNION ALL
+          SELECT g, id, NULL, NULL FROM t_new WHERE id = ANY (ARRAY(SELECT id FROM t_ins))) AS t
 ), planned AS MATERIALIZED (
     -- Each new mention's id is drawn here, so that its clocks need no join back to the inserted rows.
     SELECT nextval((SELECT pg_get_serial_sequence('mentions_mention', 'id'))) AS new_id,
@@ -456,7 +479,12 @@ WITH a_in AS (
                 THEN p.s_warn ELSE f.r_warn END AS sla_warning_at,
            CASE WHEN f.r_due IS NULL OR (p.s_due IS NOT NULL AND p.s_due <= f.r_due)
                 THEN p.s_hint ELSE f.r_hint END AS sla_hint
-    FROM fresh f JOIN threads t ON t.conversation_id = f.conversation_id AND t.author_id = f.author_id
+    FROM fresh f CROSS JOIN threads ta
+    CROSS JOIN LATERAL (
+        SELECT ta.id[n] AS id, ta.last_answer[n] AS last_answer, ta.max_next[n] AS max_next
+        FROM (SELECT array_position(ta.g, f.g) AS n) AS x
+        WHERE n IS NOT NULL  -- no thread: a racing poll's, seen by the second run
+    ) AS t
     CROSS JOIN LATERAL (
         SELECT CASE WHEN t.last_answer IS NULL THEN 'first_response' ELSE 'next_response' END AS s_target,
                CASE WHEN t.last_answer IS NULL THEN 1 ELSE coalesce(t.max_next, 0) + 1 END AS s_cycle,
@@ -541,11 +569,15 @@ _EXECUTE = (
 _prepared_on: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
-def _execute_page(cursor: Any, params: dict[str, Any]) -> None:
+def _execute_page(
+    cursor: Any, params: dict[str, Any], while_waiting: Callable[[], None] | None
+) -> None:
     raw = connection.connection
     if raw not in _prepared_on:
         cursor.execute(_PREPARE)
         _prepared_on.add(raw)
+    if while_waiting is not None:
+        while_waiting()
     cursor.execute(_EXECUTE, params)
 
 
@@ -592,6 +624,15 @@ def _dues(dues: list[start.Due | None], prefix: str) -> dict[str, str]:
     }
 
 
+def _thread_keys(mentions: list[InboundMention]) -> list[int]:
+    """Number each mention's (conversation, author) 1, 2, ...: the statement finds threads by that number."""
+    keys: dict[tuple[str, str], int] = {}
+    return [
+        keys.setdefault((m.conversation_id, m.author_x_id), len(keys) + 1)
+        for m in mentions
+    ]
+
+
 def _page_params(
     mentions: list[InboundMention],
     authors: list[InboundAuthor],
@@ -625,6 +666,7 @@ def _page_params(
         "conversation_id": _texts(m.conversation_id for m in mentions),
         "in_reply_to": _texts(m.in_reply_to_x_id for m in mentions),
         "summons": _scalars(m.summons_brand for m in mentions),
+        "thread_key": _scalars(_thread_keys(mentions)),
         "raw": _encode([m.raw for m in mentions]),
     }
     if scores is None:  # the model's defaults: not scored
@@ -656,7 +698,10 @@ def _page_params(
 
 
 def _store_page_postgres(
-    prepared: PreparedPage, *, now: datetime
+    prepared: PreparedPage,
+    *,
+    now: datetime,
+    while_waiting: Callable[[], None] | None = None,
 ) -> tuple[StoreResult, list[int], dict[int, Any]]:
     """Run the page statement.
 
@@ -691,7 +736,8 @@ def _store_page_postgres(
                 "now": now,
                 "status": Mention.Status.NEW.value,
             }
-            _execute_page(cursor, params)
+            _execute_page(cursor, params, while_waiting)
+            while_waiting = None  # a second run is short: the next page is on its way
             answered: set[str] = set()
             rows = cursor.fetchall()
             started: dict[int, list[Clock]] = {}

@@ -68,13 +68,22 @@ class FetchAhead(Generic[T]):
     """Iterate `items` in a background thread, at most `depth` items ahead of the consumer."""
 
     def __init__(
-        self, items: Iterable[T], *, depth: int = 1, name: str = "fetch-ahead"
+        self,
+        items: Iterable[T],
+        *,
+        depth: int = 1,
+        name: str = "fetch-ahead",
+        paced: bool = False,
     ) -> None:
         if depth < 1:
             raise ValueError("depth must be at least 1")
         self._items = items
         self._queue: queue.Queue[tuple[int, object]] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
+        # Paced: the producer starts an item only when the consumer asks for it, by `go()` before it
+        # waits on the database or by `next()` finding nothing ready (see `go`).
+        self._paced = paced
+        self._wanted = threading.Event()
         self._finished = False
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -91,12 +100,25 @@ class FetchAhead(Generic[T]):
             return True
         return False
 
+    def _wait_until_wanted(self) -> bool:
+        """Paced: wait for the consumer's request for the next item (False: the consumer stopped)."""
+        while self._paced and not self._wanted.wait(_POLL_SECONDS):
+            if self._stop.is_set():
+                return False
+        self._wanted.clear()
+        return not self._stop.is_set()
+
     def _run(self) -> None:
         try:
-            for item in self._items:
+            items = iter(self._items)
+            while self._wait_until_wanted():
+                try:
+                    item = next(items)
+                except StopIteration:
+                    self._put((_DONE, None))
+                    return
                 if not self._put((_ITEM, item)):
                     return
-            self._put((_DONE, None))
         except BaseException as exc:  # handed to the consumer, which re-raises it
             self._put((_ERROR, exc))
         finally:
@@ -108,9 +130,21 @@ class FetchAhead(Generic[T]):
     def __iter__(self) -> Iterator[T]:
         return self
 
+    def go(self) -> None:
+        """Paced: let the producer make the next item now, while this thread waits with the GIL released.
+
+        The consumer calls it just before a long database call (ingest's page statement): the producer's
+        Python then runs while the consumer needs no GIL, instead of slowing the consumer's own Python
+        (its transaction, the statement's parameters and results) by taking turns with it. Unpaced
+        iterators produce as soon as there is room and ignore it.
+        """
+        self._wanted.set()
+
     def __next__(self) -> T:
         if self._finished:
             raise StopIteration
+        if self._queue.empty():  # nothing ready: it is needed now (paced: ask for it)
+            self._wanted.set()
         kind, value = self._queue.get()
         if kind == _ITEM:
             return value  # type: ignore[return-value]

@@ -1,8 +1,9 @@
 """Polling one stream without losing or duplicating a mention (xapi/README.md §3.3).
 
 1. A worker claims the stream with a conditional UPDATE of its lease; a second worker gets 0 rows and
-   skips. Every page is stored under a row lock that re-checks the lease (fencing), so a worker whose lease
-   expired and was taken over cannot write.
+   skips. Every page commits only with a conditional UPDATE of the stream row that re-checks the lease
+   (fencing) and holds the row until COMMIT, so a worker whose lease expired and was taken over cannot
+   commit a page: its transaction rolls back whole.
 2. Search and mentions: ask with `since_id=S` (the committed cursor). The first page's `newest_id` becomes
    `pending`. Each page is stored in the same transaction as the checkpoint `{S, pending, oldest_stored}`.
    The transaction that stores the last page also sets `S := pending` and clears the checkpoint.
@@ -25,7 +26,7 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -118,16 +119,6 @@ def claim_stream(stream_id: int, *, owner: str, now: datetime) -> bool:
     )
 
 
-def _locked(stream_id: int, owner: str) -> Stream:
-    """Lock the stream row inside the current transaction and check that we still hold its lease."""
-    stream = Stream.objects.select_for_update().get(pk=stream_id)
-    if stream.lease_owner != owner:
-        raise LeaseLostError(
-            f"stream {stream_id} is now leased by {stream.lease_owner or 'nobody'}"
-        )
-    return stream
-
-
 def dispatch_due_streams(*, now: datetime) -> list[int]:
     """Return the ids of due streams, each pushed forward by one lease so the next tick does not re-send it.
 
@@ -197,29 +188,28 @@ def _store(
     prepared: ingest.PreparedPage,
     result: PollResult,
     update: dict[str, Any],
+    while_waiting: Callable[[], None] | None = None,
 ) -> None:
-    """Store one page and apply `update` (checkpoint or cursor) to the stream, atomically and fenced."""
+    """Store one page and apply `update` (checkpoint or cursor) to the stream, atomically and fenced.
+
+    The fence is the stream UPDATE at the end, conditional on our lease: it locks the stream row until
+    COMMIT, and when another worker has taken the lease over it matches nothing and the whole page rolls
+    back (LeaseLostError). The page statement may run before it: its rows are the same whoever writes
+    them (unique X ids), and nothing commits without the fence. One round trip instead of a locking
+    SELECT first and a save after. `while_waiting` (FetchAhead.go) runs as the page statement is sent.
+    """
     now = timezone.now()
+    fields = {**update, "lease_expires_at": _lease_until(now)}
+    if page.rate_limit is not None:
+        fields["rate_limit_remaining"] = page.rate_limit.remaining
+        fields["rate_limit_reset_at"] = page.rate_limit.reset_at
     with transaction.atomic():
-        stream = _locked(stream_id, owner)
         # enrich: the mentions were scored and their SLA clocks planned in `prepared`; the statement
         # writes them with their clocks, and the escalation rules run, all in this transaction
         # (contracts §9).
-        stored = ingest.store_prepared(prepared, now=now)
-        for field, value in update.items():
-            setattr(stream, field, value)
-        stream.lease_expires_at = _lease_until(now)
-        if page.rate_limit is not None:
-            stream.rate_limit_remaining = page.rate_limit.remaining
-            stream.rate_limit_reset_at = page.rate_limit.reset_at
-        stream.save(
-            update_fields=[
-                *update,
-                "lease_expires_at",
-                "rate_limit_remaining",
-                "rate_limit_reset_at",
-            ]
-        )
+        stored = ingest.store_prepared(prepared, now=now, while_waiting=while_waiting)
+        if not Stream.objects.filter(pk=stream_id, lease_owner=owner).update(**fields):
+            raise LeaseLostError(f"stream {stream_id} is no longer leased by {owner}")
     result.pages += 1
     result.rate_limit = page.rate_limit or result.rate_limit
     result.created += stored.created
@@ -315,9 +305,9 @@ def _poll_posts(
                 return
             token = page.next_token
 
-    with FetchAhead(pages(), name=f"poll-stream-{stream.pk}") as ahead:
+    with FetchAhead(pages(), name=f"poll-stream-{stream.pk}", paced=True) as ahead:
         for page, prepared, update, more in ahead:
-            _store(stream.pk, owner, page, prepared, result, update)
+            _store(stream.pk, owner, page, prepared, result, update, ahead.go)
             if not more:
                 return
             _after_page(page, result, max_pages)
