@@ -19,6 +19,7 @@ Two paths with the same behaviour:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import weakref
@@ -76,6 +77,9 @@ class PreparedPage:
     plans: dict[str, start.NewPlan | None]
     # The PostgreSQL statement's arrays, when that path runs.
     params: dict[str, Any] | None
+    # The authors statement's arrays, and the authors' ids once it ran (`store_authors`).
+    author_params: dict[str, str] | None = None
+    author_ids: dict[str, int] | None = None
 
 
 def prepare_page(
@@ -141,9 +145,10 @@ def prepare_page(
         enrich=enrich,
         scores=scores,
         plans=plans,
-        params=_page_params(unique, authors, scores, plans if enrich else None)
+        params=_page_params(unique, scores, plans if enrich else None)
         if fast and unique
         else None,
+        author_params=_author_params(authors) if fast and unique else None,
     )
 
 
@@ -374,7 +379,7 @@ def _store_page_portable(
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
-_STORE_PAGE = """
+_UPSERT_AUTHORS = """
 WITH a_in AS (
     SELECT * FROM unnest(%(a_x_id)s::text[], %(a_handle)s::text[], %(a_name)s::text[],
                          %(a_description)s::text[], %(a_followers)s::int[], %(a_verified)s::bool[],
@@ -402,10 +407,16 @@ WITH a_in AS (
     UNION ALL SELECT x_id, id FROM p_ins
     UNION ALL SELECT p.x_id, e.id FROM p_in p
         CROSS JOIN LATERAL (SELECT id FROM mentions_author e WHERE e.x_id = p.x_id LIMIT 1) AS e
-), m_in AS (
+)
+SELECT x_id, id FROM authors
+"""
+
+_STORE_PAGE = """
+WITH m_in AS (
     SELECT * FROM unnest(%(x_id)s::text[], %(kind)s::text[], %(text)s::text[], %(lang)s::text[],
                          %(created_at)s::timestamptz[], %(author_x_id)s::text[], %(conversation_id)s::text[],
                          %(in_reply_to)s::text[], %(summons)s::bool[], %(thread_key)s::int[],
+                         %(author_id)s::bigint[],
                          ARRAY(SELECT r FROM jsonb_array_elements(%(raw)s::jsonb) WITH ORDINALITY AS e(r, n)
                                ORDER BY n),
                          %(priority)s::int[], %(score)s::int[], %(reasons)s::jsonb[], %(sentiment)s::float8[],
@@ -419,16 +430,14 @@ WITH a_in AS (
                          %(r_sec)s::int[], %(r_bus)s::bool[], %(r_due)s::timestamptz[],
                          %(r_warn)s::timestamptz[], %(r_hint)s::text[])
         AS t(x_id, kind, text, lang, created_at, author_x_id, conversation_id, in_reply_to_x_id,
-             summons_brand, g, raw, priority, priority_score, priority_reasons, sentiment, is_monitoring_suggested,
+             summons_brand, g, author_id, raw, priority, priority_score, priority_reasons, sentiment, is_monitoring_suggested,
              policy_id, f_sec, f_bus, f_due, f_warn, f_hint, n_sec, n_bus, n_due, n_warn, n_hint,
              r_sec, r_bus, r_due, r_warn, r_hint)
 ), existing AS MATERIALIZED (
     SELECT m.id, i.x_id
     FROM m_in i CROSS JOIN LATERAL (SELECT id FROM mentions_mention m WHERE m.x_id = i.x_id LIMIT 1) AS m
 ), fresh AS MATERIALIZED (
-    SELECT i.*, a.id AS author_id
-    FROM m_in i JOIN authors a ON a.x_id = i.author_x_id
-    WHERE NOT EXISTS (SELECT FROM existing e WHERE e.x_id = i.x_id)
+    SELECT i.* FROM m_in i WHERE NOT EXISTS (SELECT FROM existing e WHERE e.x_id = i.x_id)
 ), t_key AS (  -- g: the page's number for the mention's (conversation, author), from Python
     SELECT g, conversation_id, author_id, min(created_at) AS created_at
     FROM fresh GROUP BY g, conversation_id, author_id
@@ -539,46 +548,50 @@ SELECT NULL, mention_id, NULL, NULL, NULL, target, cycle, due_at FROM clocks
 """
 
 
-# The statement is PREPAREd once per database connection: parsing and planning ~10 kB of SQL cost ~1 ms a
-# page, a tenth of the page. Parameters are declared text and cast in the SQL as before, except these.
-_PREPARED_NAME = "earshot_store_page"
-_PARAM_TYPES = {
-    "now": "timestamptz",
-    "plans": "boolean",
-    "account": "bigint",
-    "stream": "bigint",
-}
-_PARAM_NAMES = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", _STORE_PAGE)))
-_PREPARE = (
-    f"PREPARE {_PREPARED_NAME} ("
-    + ", ".join(_PARAM_TYPES.get(name, "text") for name in _PARAM_NAMES)
-    + ") AS "
-    + re.sub(
-        r"%\((\w+)\)s",
-        lambda m: f"${_PARAM_NAMES.index(m.group(1)) + 1}",
-        _STORE_PAGE,
-    )
-)
-_EXECUTE = (
-    f"EXECUTE {_PREPARED_NAME} ("
-    + ", ".join(f"%({name})s" for name in _PARAM_NAMES)
-    + ")"
-)
-# Raw psycopg2 connections that hold the prepared statement (a prepared statement lives as long as its
-# session, whatever happens to transactions; a new connection is a new object).
-_prepared_on: weakref.WeakSet[Any] = weakref.WeakSet()
+class _Statement:
+    """A statement PREPAREd once per database connection: parsing and planning ~10 kB of SQL cost ~1 ms a
+    page, a tenth of the page. Parameters are declared text and cast in the SQL, except `types`."""
+
+    def __init__(self, name: str, sql: str, types: dict[str, str]) -> None:
+        self.sql = sql
+        names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
+        self.prepare = (
+            f"PREPARE {name} ("
+            + ", ".join(types.get(n, "text") for n in names)
+            + ") AS "
+            + re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", sql)
+        )
+        self.execute_sql = (
+            f"EXECUTE {name} (" + ", ".join(f"%({n})s" for n in names) + ")"
+        )
+        # Raw psycopg2 connections that hold it (a prepared statement lives as long as its session,
+        # whatever happens to transactions; a new connection is a new object).
+        self._prepared_on: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def execute(
+        self,
+        cursor: Any,
+        params: dict[str, Any],
+        while_waiting: Callable[[], None] | None = None,
+    ) -> None:
+        raw = connection.connection
+        if raw not in self._prepared_on:
+            cursor.execute(self.prepare)
+            self._prepared_on.add(raw)
+        if while_waiting is not None:
+            while_waiting()
+        cursor.execute(self.execute_sql, params)
 
 
-def _execute_page(
-    cursor: Any, params: dict[str, Any], while_waiting: Callable[[], None] | None
-) -> None:
-    raw = connection.connection
-    if raw not in _prepared_on:
-        cursor.execute(_PREPARE)
-        _prepared_on.add(raw)
-    if while_waiting is not None:
-        while_waiting()
-    cursor.execute(_EXECUTE, params)
+_AUTHORS_STATEMENT = _Statement(
+    "earshot_upsert_authors", _UPSERT_AUTHORS, {"now": "timestamptz"}
+)
+_PAGE_STATEMENT = _Statement(
+    "earshot_store_page",
+    _STORE_PAGE,
+    {"now": "timestamptz", "plans": "boolean", "account": "bigint", "stream": "bigint"},
+)
+_EXECUTE = _PAGE_STATEMENT.execute_sql
 
 
 def _quote(value: str) -> str:
@@ -624,6 +637,65 @@ def _dues(dues: list[start.Due | None], prefix: str) -> dict[str, str]:
     }
 
 
+def _author_params(authors: list[InboundAuthor]) -> dict[str, str]:
+    complete = {a.x_id: a for a in authors if a.complete}
+    placeholders = [a for a in authors if not a.complete and a.x_id not in complete]
+    # Sorted so that two workers upserting overlapping authors lock rows in the same order (no deadlock).
+    full = sorted(complete.values(), key=lambda a: a.x_id)
+    placeholders = sorted(
+        {a.x_id: a for a in placeholders}.values(), key=lambda a: a.x_id
+    )
+    return {
+        "a_x_id": _texts(a.x_id for a in full),
+        "a_handle": _texts(a.handle for a in full),
+        "a_name": _texts(a.name for a in full),
+        "a_description": _texts(a.description for a in full),
+        "a_followers": _scalars(a.followers_count for a in full),
+        "a_verified": _scalars(a.verified for a in full),
+        "a_avatar": _texts(a.avatar_url for a in full),
+        "p_x_id": _texts(a.x_id for a in placeholders),
+        "p_handle": _texts(a.handle for a in placeholders),
+        "p_name": _texts(a.name for a in placeholders),
+    }
+
+
+def store_authors(prepared: PreparedPage, *, now: datetime) -> PreparedPage:
+    """Upsert the page's authors and return the page with their ids (PostgreSQL's path).
+
+    Authors are profiles, not part of the stream's cursor: an author stored without its mentions (the
+    page transaction failed or has not run yet) is harmless, and the next page or poll refreshes it. So
+    the poller runs this on its fetch-ahead thread's own connection, each page in its own short
+    transaction, while the previous page's statement runs: the database works on both at once (two
+    cores), and the page statement takes no author locks. `store_prepared` runs it in the page's
+    transaction when the poller did not. A placeholder committed by a racing transaction after this
+    statement's snapshot is missing from its answer; a second run (new snapshot) finds it.
+    """
+    if prepared.author_ids is not None or not prepared.mentions:
+        return prepared
+    params: dict[str, Any] = dict(
+        prepared.author_params or _author_params(prepared.authors)
+    )
+    params["now"] = now
+    ids: dict[str, int] = {}
+    needed = {m.author_x_id for m in prepared.mentions}
+    with connection.cursor() as cursor:
+        for _ in range(3):
+            _AUTHORS_STATEMENT.execute(cursor, params)
+            ids.update(cursor.fetchall())
+            if needed <= ids.keys():
+                break
+        else:
+            raise RuntimeError(
+                f"ingest: could not store {len(needed - ids.keys())} author(s) of stream {prepared.stream_id}"
+            )
+    mention_params = prepared.params
+    if mention_params is not None:
+        mention_params = mention_params | {
+            "author_id": _scalars(ids[m.author_x_id] for m in prepared.mentions)
+        }
+    return dataclasses.replace(prepared, author_ids=ids, params=mention_params)
+
+
 def _thread_keys(mentions: list[InboundMention]) -> list[int]:
     """Number each mention's (conversation, author) 1, 2, ...: the statement finds threads by that number."""
     keys: dict[tuple[str, str], int] = {}
@@ -635,28 +707,10 @@ def _thread_keys(mentions: list[InboundMention]) -> list[int]:
 
 def _page_params(
     mentions: list[InboundMention],
-    authors: list[InboundAuthor],
     scores: dict[str, scoring.Score] | None,
     plans: dict[str, start.NewPlan | None] | None,
 ) -> dict[str, Any]:
-    complete = {a.x_id: a for a in authors if a.complete}
-    placeholders = [a for a in authors if not a.complete and a.x_id not in complete]
-    # Sorted so that two workers upserting overlapping authors lock rows in the same order (no deadlock).
-    full = sorted(complete.values(), key=lambda a: a.x_id)
-    placeholders = sorted(
-        {a.x_id: a for a in placeholders}.values(), key=lambda a: a.x_id
-    )
     params: dict[str, Any] = {
-        "a_x_id": _texts(a.x_id for a in full),
-        "a_handle": _texts(a.handle for a in full),
-        "a_name": _texts(a.name for a in full),
-        "a_description": _texts(a.description for a in full),
-        "a_followers": _scalars(a.followers_count for a in full),
-        "a_verified": _scalars(a.verified for a in full),
-        "a_avatar": _texts(a.avatar_url for a in full),
-        "p_x_id": _texts(a.x_id for a in placeholders),
-        "p_handle": _texts(a.handle for a in placeholders),
-        "p_name": _texts(a.name for a in placeholders),
         "x_id": _texts(m.x_id for m in mentions),
         "kind": _texts(m.kind for m in mentions),
         "text": _texts(m.text for m in mentions),
@@ -711,6 +765,9 @@ def _store_page_postgres(
     """
     from mentions.escalation.facts import Clock, Facts
 
+    prepared = store_authors(prepared, now=now)
+    assert prepared.author_ids is not None
+    author_ids = prepared.author_ids
     created: list[int] = []
     unplanned: list[int] = []
     known: dict[int, Any] = {}
@@ -726,9 +783,11 @@ def _store_page_postgres(
             if params is None:
                 params = _page_params(
                     pending,
-                    prepared.authors,
                     prepared.scores,
                     prepared.plans if prepared.enrich else None,
+                )
+                params["author_id"] = _scalars(
+                    author_ids[m.author_x_id] for m in pending
                 )
             params |= {
                 "account": prepared.account_id,
@@ -736,7 +795,7 @@ def _store_page_postgres(
                 "now": now,
                 "status": Mention.Status.NEW.value,
             }
-            _execute_page(cursor, params, while_waiting)
+            _PAGE_STATEMENT.execute(cursor, params, while_waiting)
             while_waiting = None  # a second run is short: the next page is on its way
             answered: set[str] = set()
             rows = cursor.fetchall()

@@ -296,7 +296,12 @@ def _poll_posts(
                 }
                 if cp.get("backfill"):
                     update["backfill_completed_at"] = timezone.now()
-            yield page, _prepare(stream, page, result), update, more
+            prepared = _prepare(stream, page, result)
+            if result.fast_path:
+                # Authors are profiles, not part of the cursor: stored on this thread's own
+                # connection while the previous page's statement runs (ingest.store_authors).
+                prepared = ingest.store_authors(prepared, now=timezone.now())
+            yield page, prepared, update, more
             fetched += 1
             stop = _window_used_up(page) or (
                 max_pages is not None and fetched >= max_pages
