@@ -26,7 +26,7 @@ import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 
@@ -36,6 +36,9 @@ from mentions.sla import start
 from mentions.sla.calendars import PolicySet, policy_set
 from mentions.sla.policies import MentionFacts
 from mentions.sources.base import InboundAuthor, InboundMention
+
+if TYPE_CHECKING:
+    from mentions.escalation.models import EscalationRule
 
 AUTHOR_UPDATE_FIELDS = [
     "handle",
@@ -187,18 +190,23 @@ def store_prepared(
     *,
     now: datetime,
     while_waiting: Callable[[], None] | None = None,
+    rules: Sequence[EscalationRule] | None = None,
 ) -> StoreResult:
     """Write a prepared page; call inside the transaction that moves the stream's checkpoint.
 
     `while_waiting` is called just before the page statement is sent: the poller lets its fetch-ahead
     thread prepare the next page then (pipeline.FetchAhead.go), while this thread waits for PostgreSQL.
+    `rules`: the active escalation rules, read once per poll (`load_escalation_rules`); None reads them
+    here. With none, the facts the rules would read are not even assembled.
     """
     if not prepared.mentions:
         return StoreResult(created=0, duplicates=0)
     known: dict[int, Any] = {}
     if _fast_path():
+        if rules is None and prepared.enrich:
+            rules = load_escalation_rules()
         result, unplanned, known = _store_page_postgres(
-            prepared, now=now, while_waiting=while_waiting
+            prepared, now=now, while_waiting=while_waiting, with_facts=bool(rules)
         )
     else:
         if while_waiting is not None:
@@ -219,8 +227,17 @@ def store_prepared(
 
         if unplanned:
             sla.start_clocks(unplanned, now=now)
-        escalation.evaluate_mentions(list(result.new_ids), now=now, known=known)
+        escalation.evaluate_mentions(
+            list(result.new_ids), now=now, known=known, rules=rules
+        )
     return result
+
+
+def load_escalation_rules() -> list[EscalationRule]:
+    """The active escalation rules that store_prepared runs on new mentions, read once per poll."""
+    from mentions.escalation import services as escalation
+
+    return escalation.active_rules()
 
 
 def _fast_path() -> bool:
@@ -419,7 +436,10 @@ WITH m_in AS (
                          %(author_id)s::bigint[],
                          ARRAY(SELECT r FROM jsonb_array_elements(%(raw)s::jsonb) WITH ORDINALITY AS e(r, n)
                                ORDER BY n),
-                         %(priority)s::int[], %(score)s::int[], %(reasons)s::jsonb[], %(sentiment)s::float8[],
+                         %(priority)s::int[], %(score)s::int[],
+                         ARRAY(SELECT r FROM jsonb_array_elements(%(reasons)s::jsonb) WITH ORDINALITY AS e(r, n)
+                               ORDER BY n),
+                         %(sentiment)s::float8[],
                          %(monitoring)s::bool[],
                          -- SLA plans (sla.start.plan_new; shorter arrays pad with NULL: no clocks)
                          %(policy)s::bigint[],
@@ -544,7 +564,7 @@ SELECT x_id, id, true, team_id, sla_due_at, NULL::text, NULL::int, NULL::timesta
 UNION ALL
 SELECT x_id, id, false, NULL, NULL, NULL, NULL, NULL FROM existing
 UNION ALL
-SELECT NULL, mention_id, NULL, NULL, NULL, target, cycle, due_at FROM clocks
+SELECT NULL, mention_id, NULL, NULL, NULL, target, cycle, due_at FROM clocks WHERE %(facts)s
 """
 
 
@@ -589,7 +609,13 @@ _AUTHORS_STATEMENT = _Statement(
 _PAGE_STATEMENT = _Statement(
     "earshot_store_page",
     _STORE_PAGE,
-    {"now": "timestamptz", "plans": "boolean", "account": "bigint", "stream": "bigint"},
+    {
+        "now": "timestamptz",
+        "plans": "boolean",
+        "facts": "boolean",
+        "account": "bigint",
+        "stream": "bigint",
+    },
 )
 _EXECUTE = _PAGE_STATEMENT.execute_sql
 
@@ -600,6 +626,12 @@ def _quote(value: str) -> str:
 
 def _texts(values: Iterable[str]) -> str:
     """A PostgreSQL array literal of strings (every element quoted, so NULL/braces/commas are literal)."""
+    values = values if isinstance(values, list) else list(values)
+    if not values:
+        return "{}"
+    joined = "".join(values)
+    if '"' not in joined and "\\" not in joined:  # nothing to escape: two joins in C
+        return '{"' + '","'.join(values) + '"}'
     return "{" + ",".join(map(_quote, values)) + "}"
 
 
@@ -608,33 +640,45 @@ def _scalars(values: Iterable[object]) -> str:
     return (
         "{"
         + ",".join(
-            "NULL"
-            if v is None
-            else ("t" if v else "f")
-            if isinstance(v, bool)
-            else str(v)
-            for v in values
+            [
+                "NULL"
+                if v is None
+                else ("t" if v else "f")
+                if v.__class__ is bool
+                else str(v)
+                for v in values
+            ]
         )
         + "}"
     )
 
 
 def _timestamps(values: Iterable[datetime | None]) -> str:
-    return "{" + ",".join("NULL" if v is None else v.isoformat() for v in values) + "}"
+    return (
+        "{" + ",".join(["NULL" if v is None else v.isoformat() for v in values]) + "}"
+    )
 
 
 def _dues(dues: list[start.Due | None], prefix: str) -> dict[str, str]:
+    if not any(
+        dues
+    ):  # no clock of this target on the page (no policy, no reply, enrichment off)
+        nulls = "{" + ",".join(["NULL"] * len(dues)) + "}"
+        return {f"{prefix}_{column}": nulls for column in _DUE_COLUMNS}
     return {
-        f"{prefix}_sec": _scalars(None if d is None else d.seconds for d in dues),
-        f"{prefix}_bus": _scalars(None if d is None else d.business for d in dues),
-        f"{prefix}_due": _timestamps(None if d is None else d.due_at for d in dues),
+        f"{prefix}_sec": _scalars([None if d is None else d.seconds for d in dues]),
+        f"{prefix}_bus": _scalars([None if d is None else d.business for d in dues]),
+        f"{prefix}_due": _timestamps([None if d is None else d.due_at for d in dues]),
         f"{prefix}_warn": _timestamps(
-            None if d is None else d.warning_at for d in dues
+            [None if d is None else d.warning_at for d in dues]
         ),
         f"{prefix}_hint": "{"
-        + ",".join("NULL" if d is None else _quote(d.hint) for d in dues)
+        + ",".join(["NULL" if d is None else _quote(d.hint) for d in dues])
         + "}",
     }
+
+
+_DUE_COLUMNS = ("sec", "bus", "due", "warn", "hint")
 
 
 def _author_params(authors: list[InboundAuthor]) -> dict[str, str]:
@@ -728,7 +772,7 @@ def _page_params(
         params |= {
             "priority": _scalars([Mention.Priority.NORMAL.value] * n),
             "score": _scalars([0] * n),
-            "reasons": _texts(["[]"] * n),
+            "reasons": "[" + ",".join(["[]"] * n) + "]",
             "sentiment": _scalars([None] * n),
             "monitoring": _scalars([False] * n),
         }
@@ -737,7 +781,8 @@ def _page_params(
         params |= {
             "priority": _scalars(s.priority for s in page),
             "score": _scalars(s.points for s in page),
-            "reasons": _texts(_encode(s.reasons_json()) for s in page),
+            # One JSON array of the reason lists (one encoder call a page), split by the statement.
+            "reasons": _encode([s.reasons_json() for s in page]),
             "sentiment": _scalars(s.sentiment for s in page),
             "monitoring": _scalars(s.is_monitoring_suggested for s in page),
         }
@@ -756,12 +801,14 @@ def _store_page_postgres(
     *,
     now: datetime,
     while_waiting: Callable[[], None] | None = None,
+    with_facts: bool = True,
 ) -> tuple[StoreResult, list[int], dict[int, Any]]:
     """Run the page statement.
 
     Also returns the new mentions whose clocks were not planned ahead (start_clocks starts them), and
-    the escalation facts of the others (`escalation.facts.Facts` by id): exactly what the rules would
-    read back from the rows and clocks this statement wrote.
+    (`with_facts`: some escalation rule is active) the escalation facts of the others
+    (`escalation.facts.Facts` by id): exactly what the rules would read back from the rows and clocks
+    this statement wrote.
     """
     from mentions.escalation.facts import Clock, Facts
 
@@ -794,6 +841,7 @@ def _store_page_postgres(
                 "stream": prepared.stream_id,
                 "now": now,
                 "status": Mention.Status.NEW.value,
+                "facts": with_facts,
             }
             _PAGE_STATEMENT.execute(cursor, params, while_waiting)
             while_waiting = None  # a second run is short: the next page is on its way
@@ -817,6 +865,8 @@ def _store_page_postgres(
                     continue
                 if x_id not in prepared.plans:
                     unplanned.append(pk)
+                    continue
+                if not with_facts:
                     continue
                 m = by_x_id[x_id]
                 if m.author_x_id not in followers:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -50,6 +50,9 @@ from mentions.sources.base import (
     TransientError,
 )
 from mentions.sources.x import XSource
+
+if TYPE_CHECKING:
+    from mentions.escalation.models import EscalationRule
 
 logger = logging.getLogger(__name__)
 
@@ -84,12 +87,18 @@ class PollResult:
     policies: PolicySet | None = dataclasses.field(
         default=None, compare=False, repr=False
     )
+    # The active escalation rules, read with them: a rule created, edited or deleted mid-poll takes
+    # effect from the next poll (the sweep, every 30 s, checks what this poll stored against it).
+    escalation_rules: list[EscalationRule] | None = dataclasses.field(
+        default=None, compare=False, repr=False
+    )
     fast_path: bool = dataclasses.field(default=True, compare=False, repr=False)
 
     def load_rules(self) -> None:
-        """Read the keywords and policies (once per poll) in the poll's own thread."""
+        """Read the keywords, policies and escalation rules (once per poll) in the poll's own thread."""
         if self.keywords is None or self.policies is None:
             self.keywords, self.policies = ingest.load_rules()
+            self.escalation_rules = ingest.load_escalation_rules()
             self.fast_path = ingest.fast_path()
 
 
@@ -207,7 +216,12 @@ def _store(
         # enrich: the mentions were scored and their SLA clocks planned in `prepared`; the statement
         # writes them with their clocks, and the escalation rules run, all in this transaction
         # (contracts §9).
-        stored = ingest.store_prepared(prepared, now=now, while_waiting=while_waiting)
+        stored = ingest.store_prepared(
+            prepared,
+            now=now,
+            while_waiting=while_waiting,
+            rules=result.escalation_rules,
+        )
         if not Stream.objects.filter(pk=stream_id, lease_owner=owner).update(**fields):
             raise LeaseLostError(f"stream {stream_id} is no longer leased by {owner}")
     result.pages += 1

@@ -75,7 +75,8 @@ class Fired:
     cycle: int
 
 
-def _active_rules() -> list[EscalationRule]:
+def active_rules() -> list[EscalationRule]:
+    """The enabled rules in evaluation order (ingest reads them once per poll, as its keywords)."""
     return list(
         EscalationRule.objects.filter(is_active=True).order_by("position", "id")
     )
@@ -225,9 +226,15 @@ def _insert(rows: Sequence[tuple[int, int, str, int]], *, now: datetime) -> list
         params += [rule_id, mention_id, target, cycle, now]
     # ON CONFLICT DO NOTHING RETURNING returns only inserted rows (Postgres, and SQLite >= 3.35);
     # bulk_create(ignore_conflicts=True) cannot tell which rows were ours.
+    # Only rules that still exist: ingest loads the rules once per poll, so one may have been deleted
+    # since (it then fires nothing instead of failing the page). VALUES columns are named column1...
+    # on PostgreSQL and SQLite alike; the WHERE also keeps SQLite from reading ON CONFLICT as a join's.
+    rules = EscalationRule._meta.db_table
     sql = (
-        f'INSERT INTO "{table}" ("rule_id", "mention_id", "target", "cycle", "fired_at") '  # noqa: S608 - table name is ours, values are parameters
-        f"VALUES {values} ON CONFLICT DO NOTHING "
+        f'INSERT INTO "{table}" ("rule_id", "mention_id", "target", "cycle", "fired_at") '  # noqa: S608 - table names are ours, values are parameters
+        f"SELECT v.column1, v.column2, v.column3, v.column4, v.column5 FROM (VALUES {values}) AS v "
+        f'WHERE EXISTS (SELECT 1 FROM "{rules}" r WHERE r."id" = v.column1) '
+        "ON CONFLICT DO NOTHING "
         'RETURNING "id", "rule_id", "mention_id", "target", "cycle"'
     )
     with connection.cursor() as cursor:
@@ -339,17 +346,20 @@ def evaluate_mentions(
     *,
     now: datetime,
     known: Mapping[int, facts.Facts] | None = None,
+    rules: Sequence[EscalationRule] | None = None,
 ) -> None:
     """Fire the rules whose conditions the new mentions already meet.
 
-    Cheap on the ingest path: one query loads the active rules and one the page's mention fields;
-    the conditions are applied in Python (facts.needs, then facts.matches: the same meaning as the
-    sweep's SQL), loading clocks, stream links or assignment history only for the mentions a rule
+    `rules`: the active rules, loaded once per poll by the caller (`active_rules`); None reads them here.
+
+    Cheap on the ingest path: at most one query loads the page's mention fields (none for those in
+    `known`); the conditions are applied in Python (facts.needs, then facts.matches: the same meaning
+    as the sweep's SQL), loading clocks, stream links or assignment history only for the mentions a rule
     still needs them for. Nothing is written unless something matched.
     """
     if not mention_ids:
         return
-    rules = _active_rules()
+    rules = active_rules() if rules is None else rules
     if not rules:
         return
     # `known`: complete facts of mentions ingest has just written (their fields, stream, clocks and no
@@ -445,7 +455,7 @@ def sweep(*, now: datetime, full: bool | None = None) -> int:
     if full is None:
         # cache.add is atomic (Redis SET NX): one sweep per period wins the full evaluation.
         full = cache.add(FULL_EVALUATION_KEY, now.isoformat(), timeout=FULL_EVALUATION)
-    rules = _active_rules()
+    rules = active_rules()
     last = delta.last_swept_at()
     changed_since = (
         min(now, last) - change_window() if last is not None else now - NEW_RULE_WINDOW

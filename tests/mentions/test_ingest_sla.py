@@ -345,9 +345,9 @@ def test_the_rules_get_the_facts_they_would_read_back(
     captured: dict[int, facts.Facts] = {}
     evaluate = escalation.evaluate_mentions
 
-    def spy(ids: Any, *, now: Any, known: Any = None) -> None:
+    def spy(ids: Any, *, now: Any, known: Any = None, rules: Any = None) -> None:
         captured.update(known or {})
-        evaluate(ids, now=now, known=known)
+        evaluate(ids, now=now, known=known, rules=rules)
 
     monkeypatch.setattr(escalation, "evaluate_mentions", spy)
 
@@ -382,3 +382,77 @@ def test_the_rules_get_the_facts_they_would_read_back(
         "next_response",
         "resolution",
     }
+
+
+def test_rules_read_once_per_poll_are_used_and_none_skip_the_facts(
+    stream: Stream, policies: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mentions.escalation import services as escalation
+    from mentions.escalation.models import EscalationRule
+
+    store(stream, [post("1", "1")], [author("1")])  # caches the policies
+    rules = ingest.load_escalation_rules()
+    assert rules, "the migrations ship an active pre-breach rule"
+    captured: list[Any] = []
+    evaluate = escalation.evaluate_mentions
+
+    def spy(ids: Any, *, now: Any, known: Any = None, rules: Any = None) -> None:
+        captured.append((known, rules))
+        evaluate(ids, now=now, known=known, rules=rules)
+
+    monkeypatch.setattr(escalation, "evaluate_mentions", spy)
+
+    def page(first: int) -> ingest.PreparedPage:
+        return ingest.prepare_page(
+            account_id=stream.account_id,
+            stream_id=stream.pk,
+            mentions=[post(str(n), str(n)) for n in range(first, first + 5)],
+            authors=[author(str(n)) for n in range(first, first + 5)],
+            keywords=[],
+            policies=ingest.load_rules()[1],
+        )
+
+    rule_table = EscalationRule._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        ingest.store_prepared(page(10), now=FRIDAY_1630_BERLIN, rules=rules)
+        ingest.store_prepared(page(20), now=FRIDAY_1630_BERLIN, rules=[])
+    # The poll's rules were used: nothing read them again, and with none no facts were assembled.
+    assert not [q for q in queries if f'FROM "{rule_table}"' in q["sql"]]
+    (known_with, rules_with), (known_without, rules_without) = captured
+    assert rules_with == rules
+    assert len(known_with) == 5
+    assert rules_without == []
+    assert known_without == {}
+    # The clocks are written either way.
+    assert SlaClock.objects.filter(mention__x_id__in=["20", "24"]).count() == 4
+
+
+def test_a_rule_deleted_after_the_poll_read_it_fires_nothing(
+    stream: Stream, policies: None
+) -> None:
+    from mentions.escalation.models import EscalationFiring, EscalationRule
+
+    rule = EscalationRule.objects.create(
+        name="every new mention",
+        conditions={"min_followers": 0},
+        actions=[{"type": "add_tag", "tag": "seen"}],
+    )
+    rules = ingest.load_escalation_rules()
+    assert rule in rules
+    EscalationRule.objects.filter(pk=rule.pk).delete()
+
+    prepared = ingest.prepare_page(
+        account_id=stream.account_id,
+        stream_id=stream.pk,
+        mentions=[post("1", "1")],
+        authors=[author("1")],
+        keywords=[],
+        policies=ingest.load_rules()[1],
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The test's transaction never commits: check the foreign keys now, as COMMIT would.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        result = ingest.store_prepared(prepared, now=FRIDAY_1630_BERLIN, rules=rules)
+
+    assert result.created == 1
+    assert not EscalationFiring.objects.filter(rule_id=rule.pk).exists()
