@@ -9,14 +9,20 @@ Python work and the database overlap (on two cores, the database and Python each
 What it guarantees, so that crash safety stays the poller's business alone:
 - Items reach the consumer in order; at most `depth` finished items wait (plus one in the making), so
   memory stays flat.
-- The producer writes nothing: a crash loses at most pages that were fetched and not yet stored, which
-  the stream's checkpoint makes the next poll fetch again.
+- The producer writes nothing the stream's cursor depends on: a crash loses at most pages that were
+  fetched and not yet stored, which the stream's checkpoint makes the next poll fetch again. (The
+  poller's producer does upsert each page's authors, ingest.store_authors: profiles, harmless when
+  stored without their mentions.)
 - An exception in the producer reaches the consumer after the items produced before it, exactly where
   a sequential loop would have raised it.
 - When the consumer stops early (an exception, a `break`, `close()`), the producer is told to stop and
   the thread is joined; it never outlives the `with` block by more than the item it is producing.
-- The producer must not use the database (Django connections are per thread, and in tests a second
-  connection would not see the test's transaction); the thread closes any connection it opened.
+- Django connections are per thread: a producer that uses the database has its own connection, which
+  sees neither the consumer's open transaction nor, in tests, the test's; the thread closes any
+  connection it opened when it ends.
+- `paced=True` (the poller): the producer makes the next item only when the consumer asks for it
+  (`go()` just before its long database call, or `next()` finding nothing ready), so the two threads
+  take turns with the GIL instead of competing for it.
 
 The GIL: the consumer spends its time in database calls, which release the GIL, and the producer in
 Python, which holds it. When the database answers, the consumer has to wait for the producer to let go,

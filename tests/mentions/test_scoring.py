@@ -463,7 +463,11 @@ def test_enriched_ingest_starts_clocks_then_rules_for_the_new_ids_in_the_same_tr
 
     def recorder(name: str) -> Callable[..., None]:
         def record(
-            mention_ids: Sequence[int], *, now: datetime, known: Any = None
+            mention_ids: Sequence[int],
+            *,
+            now: datetime,
+            known: Any = None,
+            rules: Any = None,
         ) -> None:
             in_atomic = transaction.get_connection().in_atomic_block
             calls.append((name, sorted(mention_ids), now, in_atomic))
