@@ -29,7 +29,8 @@ Python, which holds it. When the database answers, the consumer has to wait for 
 up to the interpreter's switch interval (5 ms by default) for every round trip, which cost a quarter of
 a page's time in bench/ingest. While any fetch-ahead runs, the switch interval is 0.5 ms
 (`sys.setswitchinterval`, restored when the last one closes): the consumer gets the GIL back within
-half a millisecond, for a few more thread switches in the producer.
+half a millisecond, for a few more thread switches in the producer. (0.1 ms measured no clear gain:
+29.9 to 34.4 % enrichment cost in bench/ingest against 32.4 to 36.4 % at 0.5 ms, within the noise.)
 """
 
 from __future__ import annotations
