@@ -660,9 +660,8 @@ def _timestamps(values: Iterable[datetime | None]) -> str:
 
 
 def _dues(dues: list[start.Due | None], prefix: str) -> dict[str, str]:
-    if not any(
-        dues
-    ):  # no clock of this target on the page (no policy, no reply, enrichment off)
+    # No clock of this target on the page (no policy, no reply, enrichment off): all NULL.
+    if not any(dues):
         nulls = "{" + ",".join(["NULL"] * len(dues)) + "}"
         return {f"{prefix}_{column}": nulls for column in _DUE_COLUMNS}
     return {
