@@ -201,11 +201,11 @@ def _store(
 ) -> None:
     """Store one page and apply `update` (checkpoint or cursor) to the stream, atomically and fenced.
 
-    The fence is the stream UPDATE at the end, conditional on our lease: it locks the stream row until
-    COMMIT, and when another worker has taken the lease over it matches nothing and the whole page rolls
-    back (LeaseLostError). The page statement may run before it: its rows are the same whoever writes
-    them (unique X ids), and nothing commits without the fence. One round trip instead of a locking
-    SELECT first and a save after. `while_waiting` (FetchAhead.go) runs as the page statement is sent.
+    The fence is the stream UPDATE conditional on our lease, applied after the page's rows (on
+    PostgreSQL by the page statement itself, ingest.Fence): it locks the stream row until COMMIT, and
+    when another worker has taken the lease over it matches nothing and the whole page rolls back
+    (LeaseLostError). The page's rows are the same whoever writes them (unique X ids), and nothing
+    commits without the fence. `while_waiting` (FetchAhead.go) runs as the page statement is sent.
     """
     now = timezone.now()
     fields = {**update, "lease_expires_at": _lease_until(now)}
@@ -221,8 +221,9 @@ def _store(
             now=now,
             while_waiting=while_waiting,
             rules=result.escalation_rules,
+            fence=ingest.Fence(stream_id=stream_id, owner=owner, fields=fields),
         )
-        if not Stream.objects.filter(pk=stream_id, lease_owner=owner).update(**fields):
+        if not stored.fenced:
             raise LeaseLostError(f"stream {stream_id} is no longer leased by {owner}")
     result.pages += 1
     result.rate_limit = page.rate_limit or result.rate_limit

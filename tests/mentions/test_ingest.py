@@ -486,3 +486,137 @@ def test_a_row_committed_by_a_racing_stream_is_absorbed_and_still_linked(
         first.pk,
         second.pk,
     }
+
+
+# --- The fence: the stream update that commits a page -------------------------------------------
+
+
+def fenced_store(
+    stream: Stream,
+    mentions: list[InboundMention],
+    authors: list[InboundAuthor],
+    *,
+    owner: str,
+    fields: dict[str, Any],
+) -> StoreResult:
+    prepared = ingest.prepare_page(
+        account_id=stream.account_id,
+        stream_id=stream.pk,
+        mentions=mentions,
+        authors=authors,
+        enrich=False,
+    )
+    return ingest.store_prepared(
+        prepared,
+        now=NOW,
+        fence=ingest.Fence(stream_id=stream.pk, owner=owner, fields=fields),
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("empty", [False, True], ids=["page", "empty page"])
+def test_the_fence_moves_the_stream_with_the_page(
+    store: Store, stream: Stream, empty: bool
+) -> None:
+    Stream.objects.filter(pk=stream.pk).update(
+        lease_owner="me", since_id="5", last_error="kept"
+    )
+    reset = NOW + timedelta(minutes=15)
+    checkpoint = {"pending": "99", "oldest_stored": "10", "note": 'a "quoted" \\ é'}
+    fields = {
+        "checkpoint": checkpoint,
+        "lease_expires_at": NOW + timedelta(minutes=5),
+        "rate_limit_remaining": 7,
+        "rate_limit_reset_at": reset,
+        "backfill_completed_at": NOW,
+    }
+    mentions = [] if empty else [mention("10", "500")]
+
+    with transaction.atomic():
+        result = fenced_store(
+            stream, mentions, [author("500")], owner="me", fields=fields
+        )
+
+    assert result.fenced is True
+    stream.refresh_from_db()
+    assert stream.checkpoint == checkpoint
+    assert stream.lease_expires_at == NOW + timedelta(minutes=5)
+    assert (stream.rate_limit_remaining, stream.rate_limit_reset_at) == (7, reset)
+    assert stream.backfill_completed_at == NOW
+    assert (stream.since_id, stream.last_error) == ("5", "kept")  # not named: kept
+    assert Mention.objects.count() == (0 if empty else 1)
+
+
+@pytest.mark.django_db
+def test_the_last_pages_fence_clears_the_checkpoint_and_moves_the_cursor(
+    store: Store, stream: Stream
+) -> None:
+    Stream.objects.filter(pk=stream.pk).update(
+        lease_owner="me", checkpoint={"pending": "11"}, rate_limit_remaining=3
+    )
+
+    with transaction.atomic():
+        result = fenced_store(
+            stream,
+            [mention("11", "500")],
+            [author("500")],
+            owner="me",
+            fields={"checkpoint": None, "since_id": "11"},
+        )
+
+    assert result.fenced is True
+    stream.refresh_from_db()
+    assert stream.checkpoint is None  # SQL NULL, as the JSONField writes None
+    assert Stream.objects.filter(pk=stream.pk, checkpoint__isnull=True).exists()
+    assert stream.since_id == "11"
+    assert stream.rate_limit_remaining == 3
+
+
+@pytest.mark.django_db
+def test_a_fence_on_a_stream_leased_by_another_worker_matches_nothing(
+    store: Store, stream: Stream
+) -> None:
+    Stream.objects.filter(pk=stream.pk).update(lease_owner="them", since_id="5")
+
+    def store_and_roll_back() -> StoreResult:
+        with (
+            transaction.atomic()
+        ):  # what the poller does when the fence matched nothing
+            result = fenced_store(
+                stream,
+                [mention("10", "500"), mention("11", "501")],
+                [author("500"), author("501")],
+                owner="me",
+                fields={"checkpoint": None, "since_id": "11"},
+            )
+            transaction.set_rollback(True)
+        return result
+
+    result = store_and_roll_back()
+
+    assert result.fenced is False
+    assert result.created == 0
+    stream.refresh_from_db()
+    assert (stream.since_id, stream.lease_owner) == ("5", "them")
+    assert Mention.objects.count() == 0
+    assert MentionStream.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_fence_with_a_field_the_statement_does_not_set_goes_through_the_orm(
+    store: Store, stream: Stream
+) -> None:
+    Stream.objects.filter(pk=stream.pk).update(lease_owner="me")
+
+    with transaction.atomic():
+        result = fenced_store(
+            stream,
+            [mention("10", "500")],
+            [author("500")],
+            owner="me",
+            fields={"since_id": "10", "last_error": "set by the ORM"},
+        )
+
+    assert result.fenced is True
+    stream.refresh_from_db()
+    assert (stream.since_id, stream.last_error) == ("10", "set by the ORM")

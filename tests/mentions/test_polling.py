@@ -314,3 +314,30 @@ def test_two_pollers_racing_on_one_stream_store_each_mention_once(brand):
 
     assert sorted(r.outcome for r in results) == sorted([Outcome.DONE, Outcome.SKIPPED])
     assert Mention.objects.count() == 300
+
+
+def test_a_poll_whose_lease_was_taken_over_stores_nothing_more(brand, monkeypatch):
+    """Another worker takes the stream over mid-poll: our next page rolls back whole (the fence)."""
+    stream = brand["streams"]["mentions"]
+    _post_many(brand["user"], 250)
+    store = polling._store
+    pages = []
+
+    def take_over_after_the_first_page(stream_id, owner, *args, **kwargs):
+        store(stream_id, owner, *args, **kwargs)
+        pages.append(owner)
+        Stream.objects.filter(pk=stream_id).update(lease_owner="someone-else")
+
+    monkeypatch.setattr(polling, "_store", take_over_after_the_first_page)
+
+    result = polling.poll_stream(stream.pk)
+
+    assert result.outcome == Outcome.SKIPPED
+    assert len(pages) == 1  # the second page's fence matched nothing
+    assert Mention.objects.count() == 100
+    stream.refresh_from_db()
+    assert stream.lease_owner == "someone-else"
+    assert stream.checkpoint[
+        "oldest_stored"
+    ]  # the first page's checkpoint, nothing after it
+    assert not stream.since_id
