@@ -23,7 +23,9 @@ class _FastAnalyzer(vader.SentimentIntensityAnalyzer):  # type: ignore[misc]  # 
     - a word that is not in the lexicon (or is a booster) gets valence 0 in the original too; it is
       decided here without a method call;
     - the original lower-cases the whole text's word list again inside each check, for each word; here
-      it is lower-cased once per text.
+      it is lower-cased once per text;
+    - an ASCII text skips the emoji test, and a word before a lexicon word changes its valence only
+      when it is a booster (`scalar_inc_dec` inlined: no call for the other words).
     tests/mentions/test_scoring.py checks that the compound scores equal vaderSentiment's on real tweets.
     """
 
@@ -31,6 +33,10 @@ class _FastAnalyzer(vader.SentimentIntensityAnalyzer):  # type: ignore[misc]  # 
         super().__init__()
         singles = sorted(k for k in self.emojis if len(k) == 1)
         self._emoji_chars = frozenset(singles)
+        # Emoji are not ASCII: an ASCII text skips the set test (unless the lexicon says otherwise).
+        self._ascii_emoji = any(ch.isascii() for ch in singles)
+        # The words that carry a valence of their own: in the lexicon and not a booster.
+        self._valent = frozenset(k for k in self.lexicon if k not in vader.BOOSTER_DICT)
 
     def _translate_emoji(self, text: str) -> str:
         """The original's character walk, with a list instead of string concatenation: each emoji becomes
@@ -50,22 +56,21 @@ class _FastAnalyzer(vader.SentimentIntensityAnalyzer):  # type: ignore[misc]  # 
 
     def compound(self, text: str) -> float:
         """polarity_scores(text)["compound"]."""
-        if not self._emoji_chars.isdisjoint(text):
+        if (
+            self._ascii_emoji or not text.isascii()
+        ) and not self._emoji_chars.isdisjoint(text):
             text = self._translate_emoji(text)
         text = text.strip()
         words = [
             token if len(stripped := token.strip(_PUNCTUATION)) <= 2 else stripped
             for token in text.split()
         ]
-        lowered = [w.lower() for w in words]
-        lexicon = self.lexicon
-        boosters = vader.BOOSTER_DICT
-        hits = [
-            i for i, low in enumerate(lowered) if low in lexicon and low not in boosters
-        ]
+        lowered = list(map(str.lower, words))
+        valent = self._valent
+        hits = [i for i, low in enumerate(lowered) if low in valent]
         if not hits:  # every word has valence 0: so has the text
             return 0.0
-        uppers = sum(1 for w in words if w.isupper())
+        uppers = sum(map(str.isupper, words))
         is_cap_diff = 0 < len(words) - uppers < len(words)
         last = len(words) - 1
         sentiments: list[float] = [0] * len(words)
@@ -100,13 +105,18 @@ class _FastAnalyzer(vader.SentimentIntensityAnalyzer):  # type: ignore[misc]  # 
         if words[i].isupper() and is_cap_diff:
             valence = valence + vader.C_INCR if valence > 0 else valence - vader.C_INCR
         for start_i in range(0, 3):
-            if i > start_i and lowered[i - (start_i + 1)] not in lexicon:
-                s = vader.scalar_inc_dec(words[i - (start_i + 1)], valence, is_cap_diff)
-                if start_i == 1 and s != 0:
-                    s = s * 0.95
-                if start_i == 2 and s != 0:
-                    s = s * 0.9
-                valence = valence + s
+            if i > start_i and (before := lowered[i - (start_i + 1)]) not in lexicon:
+                # vader.scalar_inc_dec, inlined: only a booster word changes the valence
+                booster = _BOOSTERS.get(before)
+                if booster is not None:
+                    s = -booster if valence < 0 else booster
+                    if is_cap_diff and words[i - (start_i + 1)].isupper():
+                        s = s + vader.C_INCR if valence > 0 else s - vader.C_INCR
+                    if start_i == 1 and s != 0:
+                        s = s * 0.95
+                    if start_i == 2 and s != 0:
+                        s = s * 0.9
+                    valence = valence + s
                 valence = _negation_check(valence, lowered, start_i, i)
                 if start_i == 2:
                     valence = _special_idioms_check(valence, lowered, i)
@@ -198,6 +208,7 @@ def _but_check(lowered: list[str], sentiments: list[float]) -> None:
 
 
 _NEGATE = frozenset(vader.NEGATE)
+_BOOSTERS: dict[str, float] = vader.BOOSTER_DICT
 _PUNCTUATION = string.punctuation
 # Every word of a special-case idiom or of a multi-word booster ("kind of"): a window of the text without
 # any of them cannot match one.
