@@ -84,45 +84,31 @@ class Fence:
 
     def statement_params(self) -> dict[str, Any] | None:
         """The page statement's fence parameters, or None when a field is not one it sets."""
-        if not self.fields.keys() <= _FENCE_FIELDS:
+        if not self.fields.keys() <= _FENCE_PARAMS.keys():
             return None
-        checkpoint = self.fields.get("checkpoint")
-        return {
+        params = {param: self.fields.get(name) for name, param in _FENCE_PARAMS.items()}
+        if params["f_checkpoint"] is not None:
+            params["f_checkpoint"] = _checkpoint_json(params["f_checkpoint"])
+        return params | {
             "fence": True,
             "owner": self.owner,
             "f_set": _texts(sorted(self.fields)),
-            "f_lease": self.fields.get("lease_expires_at"),
-            "f_checkpoint": None
-            if checkpoint is None
-            else _checkpoint_json(checkpoint),
-            "f_since_id": self.fields.get("since_id"),
-            "f_backfill": self.fields.get("backfill_completed_at"),
-            "f_rate_remaining": self.fields.get("rate_limit_remaining"),
-            "f_rate_reset": self.fields.get("rate_limit_reset_at"),
         }
 
 
-# The stream fields the page statement's `fence` sets (Fence.statement_params).
-_FENCE_FIELDS = frozenset(
-    {
-        "lease_expires_at",
-        "checkpoint",
-        "since_id",
-        "backfill_completed_at",
-        "rate_limit_remaining",
-        "rate_limit_reset_at",
-    }
-)
-_NO_FENCE: dict[str, Any] = {
+# The stream fields the page statement's `fence` sets, with their parameters (Fence.statement_params).
+_FENCE_PARAMS = {
+    "lease_expires_at": "f_lease",
+    "checkpoint": "f_checkpoint",
+    "since_id": "f_since_id",
+    "backfill_completed_at": "f_backfill",
+    "rate_limit_remaining": "f_rate_remaining",
+    "rate_limit_reset_at": "f_rate_reset",
+}
+_NO_FENCE: dict[str, Any] = dict.fromkeys(_FENCE_PARAMS.values()) | {
     "fence": False,
     "owner": "",
     "f_set": "{}",
-    "f_lease": None,
-    "f_checkpoint": None,
-    "f_since_id": None,
-    "f_backfill": None,
-    "f_rate_remaining": None,
-    "f_rate_reset": None,
 }
 _FENCE_MARK = "fence"  # the page statement's row for a fence that matched
 
